@@ -1,0 +1,89 @@
+"""Orthanc Gallery: a server-rendered web gallery over an Orthanc PACS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+import config as default_config
+
+from .errors import register_errorhandlers
+from .extensions import cache, csrf, init_orthanc
+from .params import OrthancIdConverter
+from .security import register_guards
+from .templating import register_template_helpers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults from config.py, then the environment, then `test_config`."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    load_config(app, test_config)
+    app.url_map.converters["oid"] = OrthancIdConverter
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_hooks(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    app.config.from_object(default_config)
+    if test_config is None:
+        app.config.update(default_config.from_environment(os.environ, app.config))
+    else:
+        app.config.update(test_config)
+
+
+def register_extensions(app: Flask) -> None:
+    cache.init_app(app)
+    csrf.init_app(app)
+    init_orthanc(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .browse import bp as browse_bp
+    from .previews import bp as previews_bp
+
+    app.register_blueprint(browse_bp)
+    app.register_blueprint(previews_bp)
+
+
+def register_hooks(app: Flask) -> None:
+    register_guards(app)
+
+    @app.after_request
+    def server_timing(response: Response) -> Response:
+        calls = g.get("orthanc_calls", 0)
+        if calls:
+            seconds = g.get("orthanc_seconds", 0.0)
+            response.headers["Server-Timing"] = f'orthanc;dur={seconds * 1000:.1f};desc="{calls} calls"'
+        return response
+
+    @app.after_request
+    def cache_static(response: Response) -> Response:
+        """Fingerprinted static URLs (?v=<hash>, see static_url) never change: cache them a year."""
+        if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
+            response.cache_control.public = True
+            response.cache_control.max_age = 365 * 24 * 3600
+            response.cache_control.immutable = True
+        return response
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import demo_data_command
+
+    app.cli.add_command(demo_data_command)

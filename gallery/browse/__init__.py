@@ -1,0 +1,106 @@
+"""Browse pages: home, patient and study lists, and one page per resource."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, current_app, stream_with_context
+
+from ..access import Permission, requires
+from ..extensions import catalog, orthanc
+from ..hierarchy import cached_json, load_instance, load_patient, load_series, load_study
+from ..paging import paginate
+from ..params import date_arg, int_arg, modality_arg, page_arg, text_arg
+from ..responses import respond
+
+bp = Blueprint("browse", __name__)
+
+RECENT_STUDIES = 12
+
+
+@bp.get("/")
+@requires(Permission.VIEW)
+def home() -> Response:
+    index = catalog()
+    return respond(
+        "browse/home.html",
+        statistics=index.statistics(),
+        recent_studies=index.studies()[:RECENT_STUDIES],
+        modalities=index.modalities(),
+    )
+
+
+@bp.get("/patients")
+@requires(Permission.VIEW)
+def patients() -> Response:
+    query = text_arg("q")
+    page = paginate(catalog().patients(query), page_arg(), current_app.config["PAGE_SIZE"])
+    return respond("browse/patients.html", query=query, patients=page)
+
+
+@bp.get("/studies")
+@requires(Permission.VIEW)
+def studies() -> Response:
+    filters = {
+        "q": text_arg("q"),
+        "modality": modality_arg(),
+        "from": date_arg("from"),
+        "to": date_arg("to"),
+    }
+    if filters["from"] and filters["to"] and filters["from"] > filters["to"]:
+        abort(400, "The 'from' date is after the 'to' date.")
+    index = catalog()
+    rows = index.studies(filters["q"], filters["modality"], filters["from"], filters["to"])
+    page = paginate(rows, page_arg(), current_app.config["PAGE_SIZE"])
+    return respond("browse/studies.html", filters=filters, studies=page, modalities=index.modalities())
+
+
+@bp.get("/patients/<oid:patient_id>")
+@requires(Permission.VIEW)
+def patient(patient_id: str) -> Response:
+    return respond("browse/patient.html", patient=load_patient(patient_id))
+
+
+@bp.get("/studies/<oid:study_id>")
+@requires(Permission.VIEW)
+def study(study_id: str) -> Response:
+    return respond("browse/study.html", study=load_study(study_id))
+
+
+@bp.get("/series/<oid:series_id>")
+@requires(Permission.VIEW)
+def series(series_id: str) -> Response:
+    loaded = load_series(series_id)
+    page = paginate(loaded.slices, page_arg(), current_app.config["SERIES_PAGE_SIZE"])
+    return respond("browse/series.html", series=loaded, slices=page)
+
+
+@bp.get("/instances/<oid:instance_id>")
+@requires(Permission.VIEW)
+def instance(instance_id: str) -> Response:
+    loaded = load_instance(instance_id)
+    frame = int_arg("frame", 0, minimum=0, maximum=loaded.frames - 1)
+    tag_filter = text_arg("tag")
+    tags = loaded.tags
+    if tag_filter:
+        needle = tag_filter.casefold()
+        tags = [t for t in tags if needle in f"{t.tag} {t.name} {t.value}".casefold()]
+    return respond("browse/instance.html", instance=loaded, frame=frame, tag_filter=tag_filter, tags=tags)
+
+
+SAFE_FILENAME = re.compile(r"[^0-9A-Za-z._-]")
+
+
+@bp.get("/instances/<oid:instance_id>/file")
+@requires(Permission.DOWNLOAD)
+def instance_file(instance_id: str) -> Response:
+    """The original DICOM file, streamed from Orthanc without buffering."""
+    info = cached_json(f"/instances/{instance_id}", ttl=current_app.config["IMAGE_TTL"])
+    uid = info.get("MainDicomTags", {}).get("SOPInstanceUID") or instance_id
+    stream = orthanc().stream(f"/instances/{instance_id}/file")
+    response = Response(stream_with_context(stream.chunks), mimetype="application/dicom")
+    response.call_on_close(stream.close)
+    response.headers["Content-Disposition"] = f'attachment; filename="{SAFE_FILENAME.sub("_", uid)}.dcm"'
+    if info.get("FileSize"):
+        response.headers["Content-Length"] = str(info["FileSize"])
+    return response

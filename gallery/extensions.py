@@ -1,0 +1,66 @@
+"""Extension instances, created unbound and initialised in create_app()."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, g, has_request_context
+from flask_caching import Cache
+from flask_wtf import CSRFProtect
+
+from .catalog import Catalog
+from .orthanc import OrthancClient, OrthancUnavailable
+
+cache = Cache()
+csrf = CSRFProtect()
+
+
+def _count_call(method: str, path: str, seconds: float) -> None:
+    """Tally Orthanc calls per request, reported in the Server-Timing header."""
+    if has_request_context():
+        g.orthanc_calls = g.get("orthanc_calls", 0) + 1
+        g.orthanc_seconds = g.get("orthanc_seconds", 0.0) + seconds
+
+
+def init_orthanc(app: Flask) -> None:
+    """One client (one connection pool) and one list index per app."""
+    client = None
+    if app.config["ORTHANC_URL"]:
+        client = OrthancClient(
+            app.config["ORTHANC_URL"],
+            app.config["ORTHANC_USER"],
+            app.config["ORTHANC_PASSWORD"],
+            connect_timeout=app.config["ORTHANC_CONNECT_TIMEOUT"],
+            read_timeout=app.config["ORTHANC_READ_TIMEOUT"],
+            retries=app.config["ORTHANC_RETRIES"],
+            observer=_count_call,
+        )
+    app.extensions["orthanc"] = client
+    app.extensions["catalog"] = (
+        Catalog(
+            client,
+            poll_seconds=app.config["INDEX_POLL_SECONDS"],
+            incremental_limit=app.config["INDEX_INCREMENTAL_LIMIT"],
+            clock=time.monotonic,
+        )
+        if client
+        else None
+    )
+
+
+def orthanc() -> OrthancClient:
+    client = current_app.extensions.get("orthanc")
+    if client is None:
+        raise OrthancUnavailable("(none)", "ORTHANC_URL is not configured")
+    return client
+
+
+def catalog() -> Catalog:
+    """The list index, brought up to date once per request."""
+    index = current_app.extensions.get("catalog")
+    if index is None:
+        raise OrthancUnavailable("(none)", "ORTHANC_URL is not configured")
+    if not g.get("catalog_fresh"):
+        index.refresh()
+        g.catalog_fresh = True
+    return index

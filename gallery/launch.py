@@ -1,0 +1,102 @@
+"""`make run`: serve the gallery, starting an embedded Orthanc when ORTHANC_URL is unset.
+
+    python -m gallery.launch [--host 127.0.0.1] [--port 5000] [--dev]
+
+With ORTHANC_URL unset, Orthanc runs from instance/orthanc (storage, index and
+generated credentials live there) and demo data is loaded on its first start.
+The gallery itself runs under gunicorn (or Flask's dev server with --dev).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def ensure_secret_key(env: dict[str, str]) -> None:
+    """A stable SECRET_KEY kept in instance/secret_key, unless one is given."""
+    if env.get("SECRET_KEY"):
+        return
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    env["SECRET_KEY"] = path.read_text().strip()
+
+
+def start_embedded(env: dict[str, str]):  # -> EmbeddedOrthanc
+    from .demo import load_demo_data
+    from .embedded import EmbeddedOrthancError, start_orthanc
+    from .orthanc import OrthancClient
+
+    folder = INSTANCE / "orthanc"
+    try:
+        orthanc = start_orthanc(folder)
+    except EmbeddedOrthancError as exc:
+        sys.exit(f"Cannot start the embedded Orthanc: {exc}")
+    print(f"Embedded Orthanc running on 127.0.0.1:{orthanc.port} (storage in {folder})", flush=True)
+    env.update(ORTHANC_URL=orthanc.url, ORTHANC_USER=orthanc.user, ORTHANC_PASSWORD=orthanc.password)
+    marker = folder / "demo-data-loaded"
+    if not marker.exists():
+        print("First start: loading demo data (pydicom test files and a generated MR volume)...", flush=True)
+        counts = load_demo_data(OrthancClient(orthanc.url, orthanc.user, orthanc.password))
+        marker.write_text(str(dict(counts)))
+        print(f"Demo data: {counts['Success']} files stored.", flush=True)
+    return orthanc
+
+
+def server_command(host: str, port: int, dev: bool) -> list[str]:
+    if dev:
+        return [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", host, "--port", str(port)]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"{host}:{port}",
+        "wsgi:app",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default=os.environ.get("GALLERY_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GALLERY_PORT", "5000")))
+    parser.add_argument("--dev", action="store_true", help="Flask's reloading dev server instead of gunicorn")
+    args = parser.parse_args(argv)
+
+    env = dict(os.environ)
+    ensure_secret_key(env)
+    orthanc = None if env.get("ORTHANC_URL") else start_embedded(env)
+    server = subprocess.Popen(server_command(args.host, args.port, args.dev), cwd=ROOT, env=env)
+    print(f"Orthanc Gallery on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+
+    def forward(signum: int, _frame: object) -> None:
+        server.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:
+        server.send_signal(signal.SIGINT)
+        code = server.wait()
+    finally:
+        if orthanc is not None:
+            print("Stopping the embedded Orthanc...", flush=True)
+            orthanc.stop()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The one place that talks HTTP to Orthanc.
+
+Everything else calls `OrthancClient` and sees only plain JSON, bytes and the
+`OrthancError` tree below, never `requests`. Paths are built only from IDs that
+passed `require_id`, because Orthanc decodes `%2F` inside path segments.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+log = logging.getLogger(__name__)
+
+ORTHANC_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}")
+
+
+class OrthancError(Exception):
+    """Orthanc could not answer as asked. Carries the REST path, never the host."""
+
+    status = 502
+
+    def __init__(self, path: str, message: str, orthanc_status: int | None = None) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+        self.orthanc_status = orthanc_status
+
+
+class OrthancNotFound(OrthancError):
+    status = 404
+
+
+class OrthancBadRequest(OrthancError):
+    status = 400
+
+
+class OrthancUnsupported(OrthancError):
+    """Orthanc's 415: it cannot render this object (no pixels, or a codec it lacks)."""
+
+    status = 415
+
+
+class OrthancUnauthorized(OrthancError):
+    """Orthanc refused the gallery's credentials: a configuration problem."""
+
+    status = 502
+
+
+class OrthancUnavailable(OrthancError):
+    """No answer: connection refused, reset or timed out."""
+
+    status = 503
+
+
+_BY_STATUS: dict[int, type[OrthancError]] = {
+    400: OrthancBadRequest,
+    401: OrthancUnauthorized,
+    403: OrthancUnauthorized,
+    404: OrthancNotFound,
+    415: OrthancUnsupported,
+}
+
+
+def is_orthanc_id(value: str) -> bool:
+    return bool(ORTHANC_ID.fullmatch(value))
+
+
+def require_id(value: str) -> str:
+    """Return `value` if it has the shape of an Orthanc ID, else raise OrthancNotFound."""
+    if not is_orthanc_id(value):
+        raise OrthancNotFound("(invalid id)", "not an Orthanc ID")
+    return value
+
+
+@dataclass(frozen=True)
+class Binary:
+    content: bytes
+    content_type: str
+
+
+@dataclass
+class Stream:
+    """An open streaming answer; iterate `chunks`, then `close()`."""
+
+    chunks: Iterator[bytes]
+    content_type: str
+    close: Callable[[], None]
+
+
+Observer = Callable[[str, str, float], None]
+
+
+class OrthancClient:
+    """A pooled, retrying, time-limited HTTP client for Orthanc's REST API.
+
+    `urls` may hold several Orthanc nodes sharing one database: requests go
+    round-robin and move on to the next node when one cannot be reached.
+    """
+
+    def __init__(
+        self,
+        urls: str | list[str],
+        user: str = "",
+        password: str = "",
+        *,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 60.0,
+        retries: int = 2,
+        pool_size: int = 32,
+        observer: Observer | None = None,
+    ) -> None:
+        if isinstance(urls, str):
+            urls = [u for u in urls.split(",") if u.strip()]
+        if not urls:
+            raise ValueError("no Orthanc URL configured")
+        self.bases = [u.strip().rstrip("/") + "/" for u in urls]
+        self._next_base = itertools.cycle(range(len(self.bases)))
+        self.timeout = (connect_timeout, read_timeout)
+        self.observer = observer
+        self.session = requests.Session()
+        if user:
+            self.session.auth = (user, password)
+        # Orthanc gzips by default; decompressing costs far more than loopback bytes.
+        self.session.headers["Accept-Encoding"] = "identity"
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=0,
+            status=retries,
+            status_forcelist=(502, 503),
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            backoff_factor=0.1,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    # -- transport ---------------------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send one request, failing over between nodes; raise OrthancError on any failure."""
+        kwargs.setdefault("timeout", self.timeout)
+        first = next(self._next_base)
+        last_error: Exception | None = None
+        started = time.perf_counter()
+        try:
+            for attempt in range(len(self.bases)):
+                base = self.bases[(first + attempt) % len(self.bases)]
+                try:
+                    response = self.session.request(method, base + path.lstrip("/"), **kwargs)
+                except (requests.ConnectionError, requests.Timeout) as exc:
+                    last_error = exc
+                    log.warning("Orthanc %s %s unreachable: %s", method, path, type(exc).__name__)
+                    continue
+                if response.status_code >= 400:
+                    raise self._error(path, response)
+                return response
+            raise OrthancUnavailable(path, "Orthanc cannot be reached") from last_error
+        finally:
+            if self.observer:
+                self.observer(method, path, time.perf_counter() - started)
+
+    @staticmethod
+    def _error(path: str, response: requests.Response) -> OrthancError:
+        message = response.reason or "error"
+        try:
+            body = response.json()
+            message = body.get("Details") or body.get("Message") or message
+        except ValueError:
+            pass
+        cls = _BY_STATUS.get(response.status_code, OrthancError)
+        if response.status_code in (502, 503, 504):
+            cls = OrthancUnavailable
+        return cls(path, message, response.status_code)
+
+    # -- helpers -----------------------------------------------------------
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params).json()
+
+    def post_json(self, path: str, payload: Any) -> Any:
+        return self.request("POST", path, json=payload).json()
+
+    def get_binary(self, path: str, params: dict[str, Any] | None = None, accept: str = "*/*") -> Binary:
+        response = self.request("GET", path, params=params, headers={"Accept": accept})
+        return Binary(response.content, response.headers.get("Content-Type", "application/octet-stream"))
+
+    def stream(self, path: str, params: dict[str, Any] | None = None, chunk_size: int = 256 * 1024) -> Stream:
+        """Open a streaming GET (archives, DICOM files) without buffering it."""
+        response = self.request("GET", path, params=params, stream=True)
+        return Stream(
+            chunks=response.iter_content(chunk_size),
+            content_type=response.headers.get("Content-Type", "application/octet-stream"),
+            close=response.close,
+        )
+
+    def store_instance(self, data: bytes) -> dict[str, Any]:
+        """POST one DICOM file as raw bytes; Orthanc answers with its IDs and Status."""
+        return self.request("POST", "/instances", data=data, headers={"Content-Type": "application/dicom"}).json()
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path).json()
+
+    def lookup(self, identifier: str) -> list[dict[str, Any]]:
+        """Map a DICOM UID or PatientID to Orthanc resources via /tools/lookup."""
+        return self.request(
+            "POST", "/tools/lookup", data=identifier.encode(), headers={"Content-Type": "text/plain"}
+        ).json()

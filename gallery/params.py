@@ -1,0 +1,63 @@
+"""Query-string parsing with clear 400 answers for bad values."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import abort, request
+from werkzeug.routing import BaseConverter
+
+MODALITY = re.compile(r"^[A-Z0-9]{1,16}$")
+MAX_QUERY = 200
+
+
+class OrthancIdConverter(BaseConverter):
+    """`<oid:...>` matches Orthanc's ID shape only, so anything else is a 404 before any call."""
+
+    regex = r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}"
+
+
+def text_arg(name: str) -> str:
+    value = request.args.get(name, "").strip()
+    if len(value) > MAX_QUERY:
+        abort(400, f"The search text '{name}' is longer than {MAX_QUERY} characters.")
+    return value
+
+
+def int_arg(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(400, f"'{name}' must be a whole number, not '{raw[:40]}'.")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"from {minimum}" + (f" to {maximum}" if maximum is not None else "")
+        abort(400, f"'{name}' must be {bounds}; got {value}.")
+    return value
+
+
+def page_arg() -> int:
+    return int_arg("page", 1, minimum=1, maximum=10**6)
+
+
+def date_arg(name: str) -> str:
+    """An ISO date `YYYY-MM-DD` (as HTML date inputs send), or ''."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return ""
+    try:
+        if len(raw) == 10:
+            return date.fromisoformat(raw).isoformat()
+    except ValueError:
+        pass
+    abort(400, f"'{name}' must be a date written YYYY-MM-DD, not '{raw[:40]}'.")
+
+
+def modality_arg() -> str:
+    raw = request.args.get("modality", "").strip().upper()
+    if raw and not MODALITY.match(raw):
+        abort(400, f"'{raw[:40]}' is not a DICOM modality code (e.g. CT, MR, US).")
+    return raw

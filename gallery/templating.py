@@ -1,0 +1,68 @@
+"""Jinja globals and filters shared by every template."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, url_for
+
+from .dicom import MODALITY_NAMES, human_size
+from .paging import Page
+
+#: Header links, shown when the endpoint exists (and, with accounts, is allowed).
+NAV = (
+    ("browse.patients", "Patients"),
+    ("browse.studies", "Studies"),
+    ("upload.form", "Upload"),
+)
+
+
+@cache
+def _fingerprint(folder: str, filename: str) -> str:
+    return hashlib.sha256((Path(folder) / filename).read_bytes()).hexdigest()[:12]
+
+
+def static_url(filename: str) -> str:
+    """A static URL that changes with the file's content, so it can be cached for a year."""
+    folder = current_app.static_folder or ""
+    return url_for("static", filename=filename, v=_fingerprint(folder, filename))
+
+
+def has_endpoint(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def nav_items() -> list[tuple[str, str]]:
+    allowed = current_app.extensions.get("nav_filter", lambda endpoint: True)
+    return [(e, label) for e, label in NAV if has_endpoint(e) and allowed(e)]
+
+
+def page_window(page: Page, radius: int = 2) -> list[int | None]:
+    """Page numbers around the current one, with first/last and `None` for gaps."""
+    numbers = {1, page.pages, *range(page.number - radius, page.number + radius + 1)}
+    shown = sorted(n for n in numbers if 1 <= n <= page.pages)
+    window: list[int | None] = []
+    for n in shown:
+        if window and window[-1] is not None and n - window[-1] > 1:
+            window.append(None)
+        window.append(n)
+    return window
+
+
+def nonempty(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if v}
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(human_size=human_size, nonempty=nonempty)
+    app.jinja_env.globals.update(
+        modality_names=MODALITY_NAMES,
+        static_url=static_url,
+        has_endpoint=has_endpoint,
+        nav_items=nav_items,
+        page_window=page_window,
+    )

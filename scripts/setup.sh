@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Set up everything `make run` (setup.sh run) or `make test` (setup.sh test) needs on Debian/Ubuntu:
+# the Debian packages (Orthanc, its GDCM plugin, Chromium and services for tests), then the
+# virtualenv with requirements.txt. Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+purpose="${1:-run}"
+packages=(orthanc orthanc-gdcm)
+if [[ "$purpose" == "test" ]]; then
+  packages+=(chromium)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+  missing+=(python3-venv)
+fi
+
+if ((${#missing[@]})); then
+  if [[ $EUID -eq 0 ]]; then
+    sudo=()
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo=(sudo)
+  else
+    echo "These Debian packages are needed: ${missing[*]}" >&2
+    echo "Install them as root, then run this command again:" >&2
+    echo "    sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q "${missing[@]}"
+fi
+
+# The virtualenv, reinstalled only when requirements.txt changes.
+stamp=".venv/.requirements-$(sha256sum requirements.txt | cut -c1-16)"
+if [[ ! -f "$stamp" ]]; then
+  [[ -x .venv/bin/python ]] || python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  rm -f .venv/.requirements-*
+  touch "$stamp"
+fi

@@ -1,0 +1,75 @@
+// Orthanc Gallery: small progressive enhancements. Every page works without this file.
+"use strict";
+
+// Live filter for tables: <input data-filter-table="table-id">.
+function enhanceTableFilters() {
+  document.querySelectorAll("input[data-filter-table]").forEach((input) => {
+    const table = document.getElementById(input.dataset.filterTable);
+    if (!table) return;
+    const rows = Array.from(table.tBodies[0].rows);
+    input.addEventListener("input", () => {
+      const needle = input.value.trim().toLowerCase();
+      rows.forEach((row) => {
+        row.hidden = needle !== "" && !row.textContent.toLowerCase().includes(needle);
+      });
+    });
+  });
+}
+
+// Frame picker on multi-frame instances: a slider and arrow keys swap the image in place,
+// and the address bar follows so the link can be shared.
+function enhanceFramePicker() {
+  const form = document.querySelector("[data-frame-picker]");
+  const image = document.getElementById("preview");
+  if (!form || !image) return;
+  const frames = Number(form.dataset.frames);
+  const slider = form.querySelector("[data-frame-slider]");
+  const input = form.querySelector("[data-frame-input]");
+  slider.hidden = false;
+  const show = (frame) => {
+    frame = Math.max(0, Math.min(frames - 1, frame));
+    slider.value = input.value = String(frame);
+    image.src = image.dataset.previewBase + (frame ? "?frame=" + frame : "");
+    const url = new URL(window.location.href);
+    if (frame) url.searchParams.set("frame", String(frame)); else url.searchParams.delete("frame");
+    history.replaceState(null, "", url);
+  };
+  slider.addEventListener("input", () => show(Number(slider.value)));
+  form.querySelectorAll("[data-frame-step]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      show(Number(input.value) + Number(link.dataset.frameStep));
+    });
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    show(Number(input.value));
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea")) return;
+    if (event.key === "ArrowRight" || event.key === "ArrowDown") show(Number(input.value) + 1);
+    else if (event.key === "ArrowLeft" || event.key === "ArrowUp") show(Number(input.value) - 1);
+    else return;
+    event.preventDefault();
+  });
+}
+
+// A thumbnail that fails to load (network trouble) becomes a labelled placeholder, not a broken icon.
+function guardThumbnails() {
+  document.querySelectorAll("img.thumb").forEach((img) => {
+    const replace = () => {
+      const span = document.createElement("span");
+      span.className = "thumb thumb--none";
+      span.textContent = "Image unavailable";
+      img.replaceWith(span);
+    };
+    if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) replace();
+    else img.addEventListener("error", replace, { once: true });
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  enhanceTableFilters();
+  enhanceFramePicker();
+  guardThumbnails();
+});

@@ -1,0 +1,100 @@
+"""The list index follows Orthanc: incremental on uploads, rebuilt on deletions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from gallery.catalog import Catalog, name_variants, wildcard_matcher
+from gallery.embedded import remove_storage, start_orthanc
+from gallery.orthanc import OrthancClient
+from gallery.synthetic import PatientInfo, StudyInfo, small_study
+
+
+def client_for(server) -> OrthancClient:
+    return OrthancClient(server.url, server.user, server.password)
+
+
+def study(name: str, date: str, key: str = "s") -> StudyInfo:
+    return StudyInfo(PatientInfo(name, name.upper()[:8]), key, date, "", f"Study of {name}")
+
+
+def upload(client: OrthancClient, info: StudyInfo, **kwargs) -> dict:
+    answers = [client.store_instance(data) for data in small_study(info, size=16, **kwargs)]
+    return answers[-1]
+
+
+def test_new_studies_arrive_without_a_rebuild_and_deletions_force_one(fresh_orthanc):
+    client = client_for(fresh_orthanc)
+    upload(client, study("Zed^Zoe", "20200101"))
+    upload(client, study("Able^Amy", "20230101"))
+    index = Catalog(client, poll_seconds=0)
+    index.refresh()
+    assert [p.name for p in index.patients()] == ["Able, Amy", "Zed, Zoe"]
+    assert index.rebuilds == 1
+
+    added = upload(client, study("Moss^Max", "20250101"), modality="MR", series=2)
+    index.refresh()
+    assert index.rebuilds == 1  # from the change feed only
+    assert [s.date for s in index.studies()] == ["2025-01-01", "2023-01-01", "2020-01-01"]
+    newest = index.studies()[0]
+    assert newest.modalities == ("MR",) and newest.series_count == 2 and newest.thumbnail
+    assert index.statistics().studies == 3
+
+    client.delete(f"/studies/{added['ParentStudy']}")
+    index.refresh()
+    assert index.rebuilds == 2  # /changes has no deletions: the counts gave it away
+    assert [p.name for p in index.patients()] == ["Able, Amy", "Zed, Zoe"]
+
+
+def test_polling_is_throttled(fresh_orthanc):
+    now = [100.0]
+    calls = []
+    client = OrthancClient(
+        fresh_orthanc.url,
+        fresh_orthanc.user,
+        fresh_orthanc.password,
+        observer=lambda method, path, seconds: calls.append(path),
+    )
+    index = Catalog(client, poll_seconds=5, clock=lambda: now[0])
+    index.refresh()
+    built = len(calls)
+    index.refresh()
+    assert len(calls) == built  # within the interval: no call at all
+    now[0] += 6
+    index.refresh()
+    assert calls[built:] == ["/changes", "/statistics"]
+    index.invalidate()
+    index.refresh()
+    assert len(calls) == built + 4
+
+
+def test_instance_counts_catch_up_when_a_series_becomes_stable(tmp_path: Path):
+    server = start_orthanc(tmp_path / "orthanc", extra_config={"StableAge": 1})
+    try:
+        client = client_for(server)
+        info = study("Grow^Gary", "20240101")
+        files = list(small_study(info, size=16, instances=3))
+        client.store_instance(files[0])
+        index = Catalog(client, poll_seconds=0)
+        index.refresh()
+        assert index.studies()[0].instance_count == 1
+        for data in files[1:]:
+            client.store_instance(data)
+        deadline = time.monotonic() + 15
+        while index.studies()[0].instance_count != 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            index.refresh()
+        assert index.studies()[0].instance_count == 3
+        assert index.rebuilds == 1
+    finally:
+        remove_storage(server)
+
+
+def test_wildcards_follow_dicom_rules():
+    assert wildcard_matcher("smi")("john smith")
+    assert wildcard_matcher("smi*")("smith^john")
+    assert not wildcard_matcher("mith*")("smith^john")
+    assert wildcard_matcher("j?hn*")("john smith")
+    assert wildcard_matcher("ÉLODIE")("elodie")
+    assert name_variants("Smith, John") == ("Smith, John", "Smith^John", "John Smith")

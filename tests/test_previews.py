@@ -1,0 +1,92 @@
+"""The proxied image routes: formats, sizes, caching headers, placeholders."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from .data import VOLUME_SIZE, Archive
+
+
+def image_of(response) -> Image.Image:
+    return Image.open(io.BytesIO(response.data))
+
+
+def test_thumbnail_is_a_bounded_jpeg_with_strong_etag(client, archive: Archive):
+    url = f"/instances/{archive.files['CT_small.dcm'].instance}/thumbnail"
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert max(image_of(response).size) == 256  # 128² CT upscaled to fit the 256 box, not beyond
+    etag, weak = response.get_etag()
+    assert etag and not weak
+    assert "immutable" in response.headers["Cache-Control"] and "private" in response.headers["Cache-Control"]
+    assert response.cache_control.max_age >= 365 * 24 * 3600
+    again = client.get(url, headers={"If-None-Match": f'"{etag}"'})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_thumbnail_size_is_clamped(client, archive: Archive):
+    instance = archive.volume[0].instance
+    huge = client.get(f"/instances/{instance}/thumbnail?size=5000")
+    assert huge.status_code == 200 and max(image_of(huge).size) == 512
+    tiny = client.get(f"/instances/{instance}/thumbnail?size=1")
+    assert max(image_of(tiny).size) == 16
+    assert client.get(f"/instances/{instance}/thumbnail?size=big").status_code == 400
+
+
+def test_preview_is_native_size_png(client, archive: Archive):
+    response = client.get(f"/instances/{archive.volume[5].instance}/preview")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert image_of(response).size == (VOLUME_SIZE, VOLUME_SIZE)
+
+
+def test_large_images_are_clamped_to_the_preview_limit(client, archive: Archive, app):
+    app.config["PREVIEW_MAX_SIZE"] = 100
+    response = client.get(f"/instances/{archive.volume[6].instance}/preview")
+    assert image_of(response).size == (64, 64)  # smaller than the limit: never upscaled
+    big = archive.files["CT_small.dcm"].instance  # 128 × 128
+    assert max(image_of(client.get(f"/instances/{big}/preview")).size) == 100
+
+
+def test_frames_render_differently_and_out_of_range_is_404(client, archive: Archive):
+    instance = archive.multiframe.instance
+    first = client.get(f"/instances/{instance}/preview")
+    last = client.get(f"/instances/{instance}/preview?frame=9")
+    assert first.status_code == last.status_code == 200
+    assert first.data != last.data and first.get_etag() != last.get_etag()
+    assert client.get(f"/instances/{instance}/preview?frame=10").status_code == 404
+    assert client.get(f"/instances/{instance}/thumbnail?frame=-2").status_code == 400
+
+
+def test_unrenderable_objects_get_a_placeholder_image(client, archive: Archive):
+    response = client.get(f"/instances/{archive.structured_report.instance}/thumbnail")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert b"No preview" in response.data
+    assert response.cache_control.max_age <= 3600  # may render once a codec is added
+
+
+def test_series_thumbnail_is_short_lived(client, archive: Archive):
+    response = client.get(f"/series/{archive.volume_series}/thumbnail")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert response.cache_control.max_age == 60
+    etag, _ = response.get_etag()
+    assert (
+        client.get(f"/series/{archive.volume_series}/thumbnail", headers={"If-None-Match": f'"{etag}"'}).status_code
+        == 304
+    )
+
+
+def test_images_are_cached_server_side(client, archive: Archive):
+    url = f"/instances/{archive.volume[7].instance}/thumbnail?size=100"
+    first = client.get(url)
+    assert "orthanc" in first.headers.get("Server-Timing", "")
+    second = client.get(url)
+    assert second.data == first.data and "Server-Timing" not in second.headers
+
+
+@pytest.mark.parametrize("route", ["thumbnail", "preview"])
+def test_unknown_instance_is_404(client, route):
+    response = client.get(f"/instances/00000000-00000000-00000000-00000000-00000000/{route}")
+    assert response.status_code == 404
