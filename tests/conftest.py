@@ -67,9 +67,14 @@ def app(orthanc_server: EmbeddedOrthanc, archive: Archive):
     return create_app(app_config(orthanc_server))
 
 
+def client_for(app):
+    """A test client for `app` with whatever a browsing user needs (a session, once accounts exist)."""
+    return app.test_client()
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return client_for(app)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from gallery.access import permission_of
 
+from .conftest import client_for
+
 
 def test_every_endpoint_declares_a_permission(app):
     missing = [
@@ -16,6 +18,6 @@ def test_every_endpoint_declares_a_permission(app):
 
 def test_an_undeclared_view_is_refused(app):
     app.add_url_rule("/undeclared", "undeclared", lambda: "should not be served")
-    response = app.test_client().get("/undeclared")
+    response = client_for(app).get("/undeclared")
     assert response.status_code == 403
     assert b"should not be served" not in response.data

@@ -9,7 +9,7 @@ import pytest
 from gallery import create_app
 from gallery.access import Permission, requires
 
-from .conftest import app_config
+from .conftest import app_config, client_for
 from .data import Archive
 
 UNKNOWN = "00000000-00000000-00000000-00000000-00000000"
@@ -48,7 +48,7 @@ def test_unknown_address_and_wrong_method(client):
 
 def test_stopped_orthanc_is_503_within_the_timeout_then_recovers(fresh_orthanc):
     app = create_app(app_config(fresh_orthanc))
-    client = app.test_client()
+    client = client_for(app)
     assert client.get("/patients").status_code == 200
     fresh_orthanc.stop(fast=True)
     for url in ("/", "/patients", f"/studies/{UNKNOWN}", f"/instances/{UNKNOWN}/thumbnail"):
@@ -76,7 +76,7 @@ def test_orthanc_that_never_answers_is_503_after_the_read_timeout(orthanc_server
             )
         )
         started = time.monotonic()
-        response = app.test_client().get("/patients")
+        response = client_for(app).get("/patients")
         assert response.status_code == 503
         assert time.monotonic() - started < 3
     finally:
@@ -85,14 +85,14 @@ def test_orthanc_that_never_answers_is_503_after_the_read_timeout(orthanc_server
 
 def test_wrong_orthanc_credentials_are_502_with_a_reason(orthanc_server):
     app = create_app(app_config(orthanc_server, ORTHANC_PASSWORD="wrong"))
-    response = app.test_client().get("/patients")
+    response = client_for(app).get("/patients")
     assert response.status_code == 502
     assert "credentials" in response.get_data(as_text=True)
 
 
 def test_unconfigured_orthanc_is_503(archive):
     app = create_app({"TESTING": True, "ORTHANC_URL": "", "CACHE_TYPE": "SimpleCache"})
-    response = app.test_client().get("/")
+    response = client_for(app).get("/")
     assert response.status_code == 503
 
 
@@ -104,7 +104,7 @@ def test_unexpected_errors_are_a_plain_500_without_trace(orthanc_server, archive
         raise RuntimeError("secret internals")
 
     app.add_url_rule("/broken", "broken", broken)
-    response = app.test_client().get("/broken")
+    response = client_for(app).get("/broken")
     assert response.status_code == 500
     body = response.get_data(as_text=True)
     assert "secret internals" not in body and "Traceback" not in body
