@@ -56,6 +56,37 @@ THUMBNAIL_QUALITY = 85
 WTF_CSRF_CHECK_DEFAULT = False
 WTF_CSRF_TIME_LIMIT = 8 * 3600
 
+#: Users, share links and the audit log. Empty: SQLite at instance/gallery.db.
+#: Set DATABASE_URL=postgresql://user:pass@host/db when several gallery hosts share them.
+SQLALCHEMY_DATABASE_URI = ""
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+#: Created at start when no admin exists (`make run` generates them on first start).
+GALLERY_ADMIN_USER = ""
+GALLERY_ADMIN_PASSWORD = ""
+
+#: Sessions: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS
+#: (see TRUSTED_PROXIES); set SESSION_COOKIE_SECURE=True to force it.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False
+SESSION_COOKIE_NAME = "gallery_session"
+PERMANENT_SESSION_LIFETIME = 12 * 3600
+#: Number of reverse proxies in front of the gallery whose X-Forwarded-For/-Proto/-Host
+#: headers are trusted (0: none; set 1 behind nginx or a load balancer).
+TRUSTED_PROXIES = 0
+
+#: Failed sign-ins allowed before a pause, per account and per client address.
+#: Flask-Limiter storage: memory:// for one process, redis://host:6379 for several.
+LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = False
+
+#: Share-link lifetimes offered on the share form (label, seconds), and the preselected one.
+SHARE_EXPIRY_CHOICES = (("1 hour", 3600), ("1 day", 86400), ("7 days", 7 * 86400), ("30 days", 30 * 86400))
+SHARE_DEFAULT_EXPIRY = 86400
+
 #: Largest accepted request body (uploads), in bytes.
 MAX_CONTENT_LENGTH = 2 * 1024**3
 
@@ -65,6 +96,12 @@ ENV_KEYS = (
     "ORTHANC_USER",
     "ORTHANC_PASSWORD",
     "SECRET_KEY",
+    "DATABASE_URL",
+    "GALLERY_ADMIN_USER",
+    "GALLERY_ADMIN_PASSWORD",
+    "RATELIMIT_STORAGE_URI",
+    "TRUSTED_PROXIES",
+    "SESSION_COOKIE_SECURE",
 )
 
 
@@ -77,6 +114,8 @@ def from_environment(environ: Mapping[str, str], defaults: Mapping[str, object])
     for key, raw in environ.items():
         if key not in ENV_KEYS and not key.startswith("CACHE_"):
             continue
+        if key == "DATABASE_URL":
+            key = "SQLALCHEMY_DATABASE_URI"
         default = defaults.get(key)
         if isinstance(default, bool):
             settings[key] = raw.strip().lower() in {"1", "true", "yes", "on"}

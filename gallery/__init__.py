@@ -8,16 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as default_config
 
+from .audit import register_audit
+from .database import init_database
 from .errors import register_errorhandlers
-from .extensions import cache, csrf, init_orthanc
+from .extensions import cache, csrf, init_orthanc, limiter, login_manager
 from .params import OrthancIdConverter
 from .security import register_guards
 from .templating import register_template_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
+YEAR = 365 * 24 * 3600
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -46,24 +50,35 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         app.config.update(default_config.from_environment(os.environ, app.config))
     else:
         app.config.update(test_config)
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    init_database(app)
     init_orthanc(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .admin.views import bp as admin_bp
     from .browse import bp as browse_bp
+    from .health import bp as health_bp
     from .previews import bp as previews_bp
+    from .shares.views import bp as shares_bp
 
-    app.register_blueprint(browse_bp)
-    app.register_blueprint(previews_bp)
+    for blueprint in (browse_bp, previews_bp, accounts_bp, shares_bp, admin_bp, health_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_hooks(app: Flask) -> None:
     register_guards(app)
+    register_audit(app)
 
     @app.after_request
     def server_timing(response: Response) -> Response:
@@ -78,12 +93,13 @@ def register_hooks(app: Flask) -> None:
         """Fingerprinted static URLs (?v=<hash>, see static_url) never change: cache them a year."""
         if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
             response.cache_control.public = True
-            response.cache_control.max_age = 365 * 24 * 3600
+            response.cache_control.max_age = YEAR
             response.cache_control.immutable = True
         return response
 
 
 def register_cli(app: Flask) -> None:
-    from .cli import demo_data_command
+    from .cli import COMMANDS
 
-    app.cli.add_command(demo_data_command)
+    for command in COMMANDS:
+        app.cli.add_command(command)

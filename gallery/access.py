@@ -18,6 +18,7 @@ class Permission(StrEnum):
     VIEW = "view"  # browse pages and images
     DOWNLOAD = "download"  # original DICOM, archives and exports
     UPLOAD = "upload"
+    SHARE = "share"  # create share links
     ADMIN = "admin"  # delete, users, share links of others, audit log
 
 
@@ -33,3 +34,17 @@ def requires(permission: Permission) -> Callable[[F], F]:
 
 def permission_of(view: Callable | None) -> Permission | None:
     return getattr(view, "permission", None)
+
+
+#: URL arguments naming Orthanc resources, most specific first. Views use these names,
+#: so share-link scope and the audit log can tell which resource a request is about.
+RESOURCE_ARGS = ("instance", "series", "study", "patient")
+
+
+def resource_of(view_args: dict | None) -> tuple[str, str] | None:
+    """(level, Orthanc ID) of the resource a request addresses, if any."""
+    for level in RESOURCE_ARGS:
+        value = (view_args or {}).get(f"{level}_id")
+        if value:
+            return level, value
+    return None

@@ -131,6 +131,7 @@ class Catalog:
         self._studies: dict[str, StudyRow] = {}
         self._series: dict[str, SeriesEntry] = {}
         self._statistics = Statistics(0, 0, 0, 0, 0)
+        self._stale_studies: set[str] = set()  # rows to refetch: a series of theirs was deleted here
         self._views: tuple[list[PatientRow], list[StudyRow], list[str], list[str], list[str]] | None = None
         self.rebuilds = 0
 
@@ -174,7 +175,7 @@ class Catalog:
 
     def _apply_changes(self) -> bool:
         """Fetch what the change feed lists since the last poll; False when a rebuild is cheaper."""
-        new_studies: set[str] = set()
+        new_studies: set[str] = set(self._stale_studies)
         new_series: set[str] = set()
         seq = self._last_seq
         while True:
@@ -208,6 +209,7 @@ class Catalog:
             members = [self._series[s] for s in data.get("Series", []) if s in self._series]
             self._studies[study_id] = study_row(data, members)
         self._last_seq = seq
+        self._stale_studies.clear()
         if new_studies or new_series:
             self._views = None
         return True
@@ -305,7 +307,9 @@ class Catalog:
         """Drop deleted resources at once, so this process needs no rebuild after its own deletes."""
         with self._lock:
             for series_id in series:
-                self._series.pop(series_id, None)
+                entry = self._series.pop(series_id, None)
+                if entry is not None:
+                    self._stale_studies.add(entry.study)
             for study_id in studies:
                 self._studies.pop(study_id, None)
                 for series_id in [k for k, v in self._series.items() if v.study == study_id]:

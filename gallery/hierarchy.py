@@ -160,6 +160,17 @@ def ordered_slices(series_id: str, instances: list[str]) -> tuple[list[Slice], s
     return slices, kind
 
 
+def parent_series(instance_id: str) -> str:
+    """The series holding an instance (immutable, so cached for long)."""
+    require_id(instance_id)
+    return cached_json(f"/instances/{instance_id}", ttl=current_app.config["IMAGE_TTL"])["ParentSeries"]
+
+
+def parent_study(series_id: str) -> str:
+    require_id(series_id)
+    return cached_json(f"/series/{series_id}")["ParentStudy"]
+
+
 def middle_slice(series_id: str) -> Slice | None:
     """The middle image of a series in slice order (its representative thumbnail)."""
     require_id(series_id)

@@ -54,6 +54,27 @@ def start_embedded(env: dict[str, str]):  # -> EmbeddedOrthanc
     return orthanc
 
 
+def ensure_admin(env: dict[str, str]) -> None:
+    """Create the database and, on first start, an admin account whose password is printed once."""
+    os.environ.update(env)
+    from . import create_app
+    from .accounts.users import admin_count, create_user, generate_password
+
+    app = create_app()  # creates the schema, and the admin named in GALLERY_ADMIN_USER if given
+    with app.app_context():
+        if admin_count():
+            return
+        password = generate_password()
+        create_user("admin", password, "admin")
+    line = "=" * 64
+    print(
+        f"{line}\nFirst start: created the account 'admin' with the password\n\n    {password}\n\n"
+        f"It is shown only this once. Add people under Users once signed in,\n"
+        f"or with: .venv/bin/flask --app wsgi users add NAME --role viewer\n{line}",
+        flush=True,
+    )
+
+
 def server_command(host: str, port: int, dev: bool) -> list[str]:
     if dev:
         return [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", host, "--port", str(port)]
@@ -79,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     ensure_secret_key(env)
     orthanc = None if env.get("ORTHANC_URL") else start_embedded(env)
+    ensure_admin(env)
     server = subprocess.Popen(server_command(args.host, args.port, args.dev), cwd=ROOT, env=env)
     print(f"Orthanc Gallery on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
 

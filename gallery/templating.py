@@ -8,16 +8,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, g, url_for
 
 from .dicom import MODALITY_NAMES, human_size
 from .paging import Page
+from .security import may_open
 
 #: Header links, shown when the endpoint exists (and, with accounts, is allowed).
 NAV = (
     ("browse.patients", "Patients"),
     ("browse.studies", "Studies"),
     ("upload.form", "Upload"),
+    ("shares.index", "Shares"),
+    ("admin.users", "Users"),
+    ("admin.audit_log", "Audit log"),
 )
 
 
@@ -37,8 +41,7 @@ def has_endpoint(endpoint: str) -> bool:
 
 
 def nav_items() -> list[tuple[str, str]]:
-    allowed = current_app.extensions.get("nav_filter", lambda endpoint: True)
-    return [(e, label) for e, label in NAV if has_endpoint(e) and allowed(e)]
+    return [(e, label) for e, label in NAV if has_endpoint(e) and may_open(url_for(e))]
 
 
 def page_window(page: Page, radius: int = 2) -> list[int | None]:
@@ -65,4 +68,6 @@ def register_template_helpers(app: Flask) -> None:
         has_endpoint=has_endpoint,
         nav_items=nav_items,
         page_window=page_window,
+        may_open=may_open,
     )
+    app.context_processor(lambda: {"share": g.get("share")})

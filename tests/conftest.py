@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from gallery import create_app
+from gallery.accounts.users import create_user, find_user
 from gallery.embedded import EmbeddedOrthanc, remove_storage, start_orthanc
 from gallery.orthanc import OrthancClient
 
@@ -46,8 +52,23 @@ def archive(orthanc_client: OrthancClient) -> Archive:
     return load_archive(orthanc_client)
 
 
+ADMIN_USER, ADMIN_PASSWORD = "admin", "admin-password-1"
+_DATABASES = tempfile.mkdtemp(prefix="gallery-test-db-")
+atexit.register(shutil.rmtree, _DATABASES, ignore_errors=True)
+
+
+def new_database_url() -> str:
+    """A fresh SQLite file: every app in the tests gets its own real database."""
+    handle, path = tempfile.mkstemp(suffix=".db", dir=_DATABASES)
+    os.close(handle)
+    return f"sqlite:///{path}"
+
+
 def app_config(server: EmbeddedOrthanc, **overrides: Any) -> dict[str, Any]:
     config = {
+        "SQLALCHEMY_DATABASE_URI": new_database_url(),
+        "GALLERY_ADMIN_USER": ADMIN_USER,
+        "GALLERY_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "ORTHANC_URL": server.url,
@@ -67,9 +88,26 @@ def app(orthanc_server: EmbeddedOrthanc, archive: Archive):
     return create_app(app_config(orthanc_server))
 
 
-def client_for(app):
-    """A test client for `app` with whatever a browsing user needs (a session, once accounts exist)."""
-    return app.test_client()
+def add_user(app, username: str, role: str, password: str = "user-password-1") -> None:
+    with app.app_context():
+        create_user(username, password, role)
+
+
+def client_for(app, username: str = ADMIN_USER):
+    """A test client signed in as `username` (the admin by default) through its session."""
+    client = app.test_client()
+    with app.app_context():
+        user_id = find_user(username).get_id()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
+    return client
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of the client's session, as every page carries it in a meta tag."""
+    html = client.get("/no-such-page").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
 @pytest.fixture
@@ -116,9 +154,23 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+def sign_in(page, base_url: str, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+
+
 @pytest.fixture
-def page(browser) -> Iterator[Any]:
+def anonymous_page(browser) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
+    yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def page(anonymous_page, live_server) -> Any:
+    """A browser page signed in as the admin on `live_server`."""
+    sign_in(anonymous_page, live_server.url)
+    return anonymous_page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from .conftest import sign_in
 from .data import Archive
 
 pytestmark = pytest.mark.browser
@@ -55,7 +56,9 @@ def test_click_from_home_to_an_instance(live_server, page, archive: Archive):
 def test_the_same_walk_works_without_javascript(live_server, browser, archive: Archive):
     context = browser.new_context(java_script_enabled=False)
     try:
-        walk_down(context.new_page(), live_server.url, archive)
+        page = context.new_page()
+        sign_in(page, live_server.url)
+        walk_down(page, live_server.url, archive)
     finally:
         context.close()
 

@@ -90,8 +90,8 @@ def test_wrong_orthanc_credentials_are_502_with_a_reason(orthanc_server):
     assert "credentials" in response.get_data(as_text=True)
 
 
-def test_unconfigured_orthanc_is_503(archive):
-    app = create_app({"TESTING": True, "ORTHANC_URL": "", "CACHE_TYPE": "SimpleCache"})
+def test_unconfigured_orthanc_is_503(orthanc_server):
+    app = create_app(app_config(orthanc_server, ORTHANC_URL=""))
     response = client_for(app).get("/")
     assert response.status_code == 503
 

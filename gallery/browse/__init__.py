@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, current_app, stream_with_context
+from flask import Blueprint, Response, abort, current_app, redirect, url_for
 
 from ..access import Permission, requires
 from ..extensions import catalog, orthanc
@@ -88,6 +88,27 @@ def instance(instance_id: str) -> Response:
     return respond("browse/instance.html", instance=loaded, frame=frame, tag_filter=tag_filter, tags=tags)
 
 
+DICOM_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+UID_LEVELS = {
+    "studies": ("Study", "study", "study_id"),
+    "series": ("Series", "series", "series_id"),
+    "instances": ("Instance", "instance", "instance_id"),
+}
+
+
+@bp.get("/<any(studies, series, instances):level>/uid/<uid>")
+@requires(Permission.VIEW)
+def by_uid(level: str, uid: str) -> Response:
+    """Permalinks by DICOM UID: they work on any Orthanc holding the same data."""
+    orthanc_type, endpoint, arg = UID_LEVELS[level]
+    if len(uid) > 64 or not DICOM_UID.fullmatch(uid):
+        abort(404, f"'{uid[:70]}' is not a DICOM UID (digits and dots, at most 64 characters).")
+    matches = [m for m in orthanc().lookup(uid) if m.get("Type") == orthanc_type]
+    if not matches:
+        abort(404, f"No {endpoint} with this UID is stored in Orthanc.")
+    return redirect(url_for(f"browse.{endpoint}", **{arg: matches[0]["ID"]}))
+
+
 SAFE_FILENAME = re.compile(r"[^0-9A-Za-z._-]")
 
 
@@ -98,7 +119,7 @@ def instance_file(instance_id: str) -> Response:
     info = cached_json(f"/instances/{instance_id}", ttl=current_app.config["IMAGE_TTL"])
     uid = info.get("MainDicomTags", {}).get("SOPInstanceUID") or instance_id
     stream = orthanc().stream(f"/instances/{instance_id}/file")
-    response = Response(stream_with_context(stream.chunks), mimetype="application/dicom")
+    response = Response(stream.chunks, mimetype="application/dicom")
     response.call_on_close(stream.close)
     response.headers["Content-Disposition"] = f'attachment; filename="{SAFE_FILENAME.sub("_", uid)}.dcm"'
     if info.get("FileSize"):

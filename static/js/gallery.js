@@ -68,7 +68,26 @@ function guardThumbnails() {
   });
 }
 
+// Copy buttons: <button data-copy-target="input-id" hidden> appears only where the clipboard works.
+function enhanceCopyButtons() {
+  document.querySelectorAll("input[data-select-on-focus]").forEach((input) => {
+    input.addEventListener("focus", () => input.select());
+  });
+  if (!navigator.clipboard) return;
+  document.querySelectorAll("button[data-copy-target]").forEach((button) => {
+    const input = document.getElementById(button.dataset.copyTarget);
+    if (!input) return;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      await navigator.clipboard.writeText(input.value);
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = "Copy"; }, 2000);
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  enhanceCopyButtons();
   enhanceTableFilters();
   enhanceFramePicker();
   guardThumbnails();

@@ -1,0 +1,106 @@
+"""User management: the rules shared by the admin pages and the `flask users` CLI."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..clock import utcnow
+from ..extensions import db
+from .models import Role, User
+
+USERNAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+MIN_PASSWORD_LENGTH = 10
+#: Compared against when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+class AccountError(ValueError):
+    """A user-management request that breaks a rule; the message is shown as is."""
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def authenticate(username: str, password: str) -> User | None:
+    user = find_user(username) if USERNAME.fullmatch(username.strip()) else None
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise AccountError(f"Unknown role '{value}': use {', '.join(r.value for r in Role)}.") from None
+
+
+def create_user(username: str, password: str, role: str) -> User:
+    username = username.strip().lower()
+    if not USERNAME.fullmatch(username):
+        raise AccountError("Usernames are 1–64 letters, digits, and . _ @ -")
+    if find_user(username):
+        raise AccountError(f"The user '{username}' already exists.")
+    _check_password(password)
+    user = User(username=username, password_hash=generate_password_hash(password), role=_role(role).value)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def admin_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)) or 0
+
+
+def set_role(user: User, role: str) -> None:
+    new = _role(role)
+    if user.role == Role.ADMIN.value and new is not Role.ADMIN and admin_count() <= 1:
+        raise AccountError("The last admin cannot lose the admin role.")
+    user.role = new.value
+    user.session_version += 1
+    db.session.commit()
+
+
+def set_password(user: User, password: str) -> None:
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1  # signs out every session of this user
+    db.session.commit()
+
+
+def remove_user(user: User) -> None:
+    if user.role == Role.ADMIN.value and admin_count() <= 1:
+        raise AccountError("The last admin cannot be removed.")
+    db.session.delete(user)
+    db.session.commit()
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+    db.session.commit()
+
+
+def bootstrap_admin(username: str, password: str) -> User | None:
+    """Create the first admin when none exists (GALLERY_ADMIN_USER/PASSWORD)."""
+    if not username or admin_count() > 0:
+        return None
+    return create_user(username, password, Role.ADMIN.value)
+
+
+def all_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username)))

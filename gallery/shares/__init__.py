@@ -1,0 +1,1 @@
+"""Share links: revocable, expiring, read-only grants on one study or series."""

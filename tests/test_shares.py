@@ -1,0 +1,256 @@
+"""Share links: scope, expiry, revocation across processes, passwords, tampering, unfurling."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from gallery import create_app
+from gallery.accounts.models import ShareLink
+from gallery.extensions import db
+
+from .conftest import add_user, app_config, client_for, csrf_token, sign_in
+from .data import HTML_NAME, VOLUME_PATIENT, Archive
+
+pytestmark = pytest.mark.usefixtures("archive")
+
+
+def create_link(client, study_id: str, level: str = "studies", **form) -> str:
+    data = {"expires_in": 86400, "csrf_token": csrf_token(client), **form}
+    response = client.post(f"/{level}/{study_id}/share", data=data)
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+    return re.search(r'id="share-link" type="text" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+
+
+def path_of(link: str) -> str:
+    return "/s/" + link.rsplit("/s/", 1)[1]
+
+
+def open_link(client, link: str, password: str = ""):
+    return client.post(path_of(link), data={"password": password, "csrf_token": csrf_token(client)})
+
+
+@pytest.fixture
+def uploader(app):
+    add_user(app, "uma", "uploader")
+    return client_for(app, "uma")
+
+
+def test_only_the_token_hash_is_stored(app, uploader, archive: Archive):
+    link = create_link(uploader, archive.volume[0].study)
+    token = path_of(link)[3:]
+    assert len(token) >= 32  # 192 random bits, URL-safe
+    with app.app_context():
+        [share] = db.session.scalars(select(ShareLink)).all()
+        assert token not in (share.token_hash, share.label) and len(share.token_hash) == 64
+
+
+def test_landing_page_leaks_nothing_and_is_not_a_use(app, uploader, archive: Archive):
+    link = create_link(uploader, archive.html.study)
+    visitor = app.test_client()
+    for _ in range(3):  # as chat unfurlers do
+        landing = visitor.get(path_of(link))
+        assert landing.status_code == 200
+    html = landing.get_data(as_text=True)
+    assert '<meta property="og:title" content="Shared study — Orthanc Gallery">' in html
+    assert 'name="robots" content="noindex, nofollow"' in html
+    for phi in ("XSS-0001", "Bold", "alert", "20000101", "2000-01-01", "Italic", archive.html.study):
+        assert phi not in html, phi
+    assert landing.headers["Referrer-Policy"] == "same-origin"
+    with app.app_context():
+        assert db.session.scalars(select(ShareLink)).one().use_count == 0
+    assert HTML_NAME.patient_id not in html
+
+
+def test_a_link_opens_exactly_its_study(app, uploader, archive: Archive):
+    link = create_link(uploader, archive.volume[0].study)
+    visitor = app.test_client()
+    opened = open_link(visitor, link)
+    assert opened.status_code == 302 and opened.headers["Location"] == f"/studies/{archive.volume[0].study}"
+    page = visitor.get(f"/studies/{archive.volume[0].study}")
+    assert page.status_code == 200 and "Volume study" in page.get_data(as_text=True)
+    assert "Shared study" in page.get_data(as_text=True)
+    inside = [
+        f"/series/{archive.volume_series}",
+        f"/instances/{archive.volume[3].instance}",
+        f"/instances/{archive.volume[3].instance}/thumbnail",
+        f"/instances/{archive.volume[3].instance}/preview",
+        f"/series/{archive.volume_series}/thumbnail",
+    ]
+    for url in inside:
+        assert visitor.get(url).status_code == 200, url
+    outside = [
+        f"/studies/{archive.korean.study}",  # another patient's study
+        f"/series/{archive.korean.series}",
+        f"/instances/{archive.korean.instance}/thumbnail",
+        f"/patients/{archive.volume[0].patient}",  # the parent patient
+        "/patients",
+        "/studies",
+        "/",
+        "/shares",
+        "/admin/users",
+        f"/studies/{archive.volume[0].study}/delete",
+        f"/studies/{archive.volume[0].study}/share",
+        f"/instances/{archive.volume[3].instance}/file",  # downloads were not allowed
+    ]
+    for url in outside:
+        assert visitor.get(url).status_code == 403, url
+    assert visitor.get("/instances/00000000-00000000-00000000-00000000-00000000").status_code == 404
+    with app.app_context():
+        share = db.session.scalars(select(ShareLink)).one()
+        assert share.use_count == 1 and share.last_used_at is not None
+
+
+def test_share_pages_show_no_links_out_of_scope(app, uploader, archive: Archive):
+    visitor = app.test_client()
+    open_link(visitor, create_link(uploader, archive.volume[0].study))
+    html = visitor.get(f"/series/{archive.volume_series}").get_data(as_text=True)
+    assert f'href="/studies/{archive.volume[0].study}"' in html
+    assert f'href="/patients/{archive.volume[0].patient}"' not in html
+    assert 'href="/patients"' not in html and 'action="/patients"' not in html and 'href="/"' not in html
+
+
+def test_downloads_only_when_allowed(app, uploader, archive: Archive):
+    visitor = app.test_client()
+    open_link(visitor, create_link(uploader, archive.volume[0].study, allow_download="y"))
+    response = visitor.get(f"/instances/{archive.volume[3].instance}/file")
+    assert response.status_code == 200 and response.mimetype == "application/dicom"
+
+
+def test_a_series_link_opens_only_that_series(app, uploader, archive: Archive):
+    visitor = app.test_client()
+    opened = open_link(visitor, create_link(uploader, archive.volume_series, level="series"))
+    assert opened.headers["Location"] == f"/series/{archive.volume_series}"
+    assert visitor.get(f"/series/{archive.volume_series}").status_code == 200
+    assert visitor.get(f"/instances/{archive.volume[0].instance}").status_code == 200
+    assert visitor.get(f"/studies/{archive.volume[0].study}").status_code == 403
+
+
+def test_expired_links_are_refused(app, uploader, archive: Archive):
+    now = [datetime(2030, 1, 1, 12, 0)]
+    app.extensions["clock"] = lambda: now[0]
+    link = create_link(uploader, archive.volume[0].study, expires_in=3600)
+    visitor = app.test_client()
+    open_link(visitor, link)
+    assert visitor.get(f"/studies/{archive.volume[0].study}").status_code == 200
+    now[0] += timedelta(minutes=61)
+    refused = visitor.get(f"/studies/{archive.volume[0].study}")
+    assert refused.status_code == 410 and "expired on 2030-01-01 13:00 UTC" in refused.get_data(as_text=True)
+    landing = app.test_client().get(path_of(link))
+    assert landing.status_code == 410 and "Volume" not in landing.get_data(as_text=True)
+
+
+def test_revocation_reaches_every_process_sharing_the_database(orthanc_server, archive: Archive):
+    config = app_config(orthanc_server)
+    first, second = create_app(config), create_app(config)  # two gallery processes, one SQLite file
+    add_user(first, "uma", "uploader")
+    owner = client_for(first, "uma")
+    link = create_link(owner, archive.volume[0].study)
+    visitor = second.test_client()
+    open_link(visitor, link)
+    assert visitor.get(f"/studies/{archive.volume[0].study}").status_code == 200
+    listing = owner.get("/shares").get_data(as_text=True)
+    share_id = re.search(r'action="/shares/(\d+)/revoke"', listing).group(1)
+    assert owner.post(f"/shares/{share_id}/revoke", data={"csrf_token": csrf_token(owner)}).status_code == 302
+    refused = visitor.get(f"/studies/{archive.volume[0].study}")
+    assert refused.status_code == 410 and "revoked" in refused.get_data(as_text=True)
+    assert second.test_client().get(path_of(link)).status_code == 410
+
+
+def test_only_admins_and_creators_see_and_revoke_links(app, uploader, archive: Archive):
+    create_link(uploader, archive.volume[0].study)
+    add_user(app, "other", "uploader")
+    other = client_for(app, "other")
+    assert "Volume" not in other.get("/shares").get_data(as_text=True)
+    share_id = re.search(r'action="/shares/(\d+)/revoke"', uploader.get("/shares").get_data(as_text=True)).group(1)
+    refused = other.post(f"/shares/{share_id}/revoke", data={"csrf_token": csrf_token(other)})
+    assert refused.status_code == 403
+    admin = client_for(app)
+    listing = admin.get("/shares").get_data(as_text=True)
+    assert "Volume, Test" in listing and "never" in listing  # last use
+    assert admin.post(f"/shares/{share_id}/revoke", data={"csrf_token": csrf_token(admin)}).status_code == 302
+
+
+def test_password_protected_links(app, uploader, archive: Archive):
+    link = create_link(uploader, archive.volume[0].study, password="open-sesame")
+    visitor = app.test_client()
+    landing = visitor.get(path_of(link)).get_data(as_text=True)
+    assert 'type="password"' in landing and VOLUME_PATIENT.patient_id not in landing and "Volume" not in landing
+    wrong = open_link(visitor, link, password="guess")
+    assert wrong.status_code == 403 and "not right" in wrong.get_data(as_text=True)
+    assert visitor.get(f"/studies/{archive.volume[0].study}").status_code == 302  # still nothing
+    assert open_link(visitor, link, password="open-sesame").status_code == 302
+    assert visitor.get(f"/studies/{archive.volume[0].study}").status_code == 200
+
+
+def test_share_passwords_are_throttled(app, uploader, archive: Archive):
+    link = create_link(uploader, archive.volume[0].study, password="open-sesame")
+    visitor = app.test_client()
+    for _ in range(5):
+        assert open_link(visitor, link, password="guess").status_code == 403
+    assert open_link(visitor, link, password="open-sesame").status_code == 429
+
+
+@pytest.mark.parametrize("suffix", ["x", "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
+def test_tampered_tokens_are_refused(app, uploader, archive: Archive, suffix):
+    link = create_link(uploader, archive.volume[0].study)
+    tampered = path_of(link)[:-1] + suffix if suffix != "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" else "/s/" + suffix
+    visitor = app.test_client()
+    response = visitor.get(tampered)
+    assert response.status_code in (403, 404)
+    if response.status_code == 403:
+        assert "not valid" in response.get_data(as_text=True)
+    assert visitor.post(tampered, data={"csrf_token": csrf_token(visitor)}).status_code in (403, 404)
+    assert visitor.get(f"/studies/{archive.volume[0].study}").status_code == 302
+
+
+def test_every_post_needs_a_csrf_token(app, archive: Archive):
+    admin = client_for(app)
+    posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
+    assert len(posts) >= 8
+    values = {
+        "study_id": archive.volume[0].study,
+        "series_id": archive.volume_series,
+        "patient_id": archive.volume[0].patient,
+        "user_id": 1,
+        "share_id": 1,
+        "token": "x" * 32,
+    }
+    for rule in posts:
+        url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+        response = admin.post(url, data={})
+        assert response.status_code == 400 and b"CSRF" in response.data, rule.rule
+
+
+@pytest.mark.browser
+def test_share_revoke_in_the_browser(app, live_server, browser, archive: Archive):
+    owner_context = browser.new_context()
+    visitor_context = browser.new_context()
+    try:
+        owner = owner_context.new_page()
+        sign_in(owner, live_server.url)
+        owner.goto(f"{live_server.url}/studies/{archive.volume[0].study}")
+        owner.click("text=Share…")
+        owner.select_option("select[name=expires_in]", label="1 day")
+        owner.click("button:has-text('Create link')")
+        link = owner.input_value("#share-link")
+        assert owner.locator("button[data-copy-target]").is_visible()
+
+        visitor = visitor_context.new_page()
+        visitor.goto(link)
+        assert "Shared study" in visitor.title() and "Volume" not in visitor.content()
+        visitor.click("button:has-text('Open the shared study')")
+        visitor.wait_for_url(f"**/studies/{archive.volume[0].study}")
+        assert "Volume study" in visitor.content()
+
+        owner.goto(f"{live_server.url}/shares")
+        owner.click("button:has-text('Revoke')")
+        owner.wait_for_url(f"{live_server.url}/shares")
+        visitor.reload()
+        assert "revoked" in visitor.content() and "Volume study" not in visitor.content()
+    finally:
+        owner_context.close()
+        visitor_context.close()
