@@ -40,8 +40,9 @@ fi
 stamp=".venv/.requirements-$(sha256sum requirements.txt | cut -c1-16)"
 if [[ ! -f "$stamp" ]]; then
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.txt
+  # (grep drops a warning some pip configurations print for every package)
+  .venv/bin/python -m pip install --quiet --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)
+  .venv/bin/python -m pip install --quiet -r requirements.txt 2> >(grep -v "is ignored: it is neither" >&2)
   rm -f .venv/.requirements-*
   touch "$stamp"
 fi

@@ -92,7 +92,7 @@ def landing(token: str) -> Response | tuple[str, int]:
             return redirect(url_for(endpoint, **{arg: share.resource_id}))
     elif request.method == "POST":
         status = 400
-    return render_template("shares/landing.html", share=share, form=form, error=error), status
+    return render_template("shares/landing.html", link=share, form=form, error=error), status
 
 
 @bp.get("/shares")
