@@ -40,6 +40,7 @@ def login() -> Response | tuple[str, int]:
             status, error = 401, "Wrong username or password."
         else:
             session.clear()  # no session fixation: a fresh session for the signed-in user
+            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without activity
             login_user(user)
             record_login(user)
             record("login", actor=user.username)
