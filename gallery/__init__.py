@@ -15,6 +15,7 @@ from .errors import register_errorhandlers
 from .extensions import cache, csrf, init_orthanc
 from .params import OrthancIdConverter
 from .security import register_guards
+from .spool import SpoolingRequest
 from .templating import register_template_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
         instance_relative_config=True,
     )
+    app.request_class = SpoolingRequest
     load_config(app, test_config)
     app.url_map.converters["oid"] = OrthancIdConverter
     register_extensions(app)
@@ -57,9 +59,11 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .browse import bp as browse_bp
     from .previews import bp as previews_bp
+    from .upload import bp as upload_bp
 
     app.register_blueprint(browse_bp)
     app.register_blueprint(previews_bp)
+    app.register_blueprint(upload_bp)
 
 
 def register_hooks(app: Flask) -> None:
