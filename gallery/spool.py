@@ -11,6 +11,7 @@ be read from several threads at once (positional reads).
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -85,7 +86,7 @@ class SpooledPart(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
         if base + offset < 0:
-            raise ValueError("negative seek position")
+            raise OSError(errno.EINVAL, "negative seek position")  # as a real file does; zipfile relies on it
         self.position = base + offset
         return self.position
 
