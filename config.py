@@ -72,6 +72,7 @@ ENV_KEYS = (
     "ORTHANC_USER",
     "ORTHANC_PASSWORD",
     "SECRET_KEY",
+    "MAX_CONTENT_LENGTH",
 )
 
 

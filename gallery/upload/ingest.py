@@ -90,40 +90,48 @@ def store_entry(entry: Entry, client: OrthancClient, stop: Stop) -> UploadItem:
     try:
         with entry.open() as stream:
             head = stream.read(HEAD_SIZE)
-            if not head:
-                return entry.item(Outcome.SKIPPED if entry.contained else Outcome.REJECTED, EMPTY)
-            if not looks_like_dicom(head):
-                return entry.item(Outcome.SKIPPED if entry.contained else Outcome.REJECTED, NOT_DICOM)
+            if not head or not looks_like_dicom(head):  # in a folder or ZIP, expected: skipped
+                outcome = Outcome.SKIPPED if entry.contained else Outcome.REJECTED
+                return entry.item(outcome, NOT_DICOM if head else EMPTY)
             stream.seek(0)
-            body = stream.read() if entry.size <= STREAM_ABOVE else SizedStream(stream, entry.size)
-            answer = client.store_instance(body)
-    except (zipfile.BadZipFile, zlib.error, EOFError):
-        return entry.item(Outcome.REJECTED, DAMAGED_ENTRY)
-    except NotImplementedError:
-        return entry.item(Outcome.REJECTED, UNSUPPORTED_COMPRESSION)
-    except OrthancUnavailable as error:
-        stop.set(NOTHING_STORED)
-        return entry.item(Outcome.REJECTED, MAYBE_STORED if error.reached else NOTHING_STORED)
-    except OrthancUnauthorized:
-        stop.set(CREDENTIALS)
-        return entry.item(Outcome.REJECTED, CREDENTIALS)
-    except OrthancNotFound:  # Orthanc 1.10 answers 404 "Inexistent tag" for missing UIDs
-        return entry.item(Outcome.REJECTED, MISSING_UIDS)
-    except OrthancBadRequest:
-        return entry.item(Outcome.REJECTED, DAMAGED_DICOM)
-    except OrthancError as error:
-        return entry.item(Outcome.REJECTED, f"Orthanc could not store it: {error.message}")
-    except Exception:  # a file must never vanish from the report, whatever went wrong
-        log.exception("upload: unexpected error on file %d", entry.upload.index)
-        return entry.item(Outcome.REJECTED, UNEXPECTED)
-    outcome = Outcome.ALREADY_STORED if answer.get("Status") == "AlreadyStored" else Outcome.STORED
+            answer = client.store_instance(
+                stream.read() if entry.size <= STREAM_ABOVE else SizedStream(stream, entry.size)
+            )
+    except Exception as error:  # whatever went wrong, the file stays in the report
+        return entry.item(Outcome.REJECTED, failure_reason(error, entry, stop))
     return entry.item(
-        outcome,
+        Outcome.ALREADY_STORED if answer.get("Status") == "AlreadyStored" else Outcome.STORED,
         instance=answer["ID"],
         series=answer["ParentSeries"],
         study=answer["ParentStudy"],
         patient=answer["ParentPatient"],
     )
+
+
+#: Why a file was not stored, by the error met while reading or sending it.
+REASONS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], str], ...] = (
+    ((zipfile.BadZipFile, zlib.error, EOFError), DAMAGED_ENTRY),
+    (NotImplementedError, UNSUPPORTED_COMPRESSION),  # a ZIP method zipfile lacks (Deflate64, ...)
+    (OrthancNotFound, MISSING_UIDS),  # Orthanc 1.10 answers 404 "Inexistent tag"
+    (OrthancBadRequest, DAMAGED_DICOM),  # 400 "Bad file format"
+)
+
+
+def failure_reason(error: Exception, entry: Entry, stop: Stop) -> str:
+    """Plain words for a failure; when Orthanc is gone or refuses the gallery, later files are not sent."""
+    if isinstance(error, OrthancUnavailable):
+        stop.set(NOTHING_STORED)
+        return MAYBE_STORED if error.reached else NOTHING_STORED
+    if isinstance(error, OrthancUnauthorized):
+        stop.set(CREDENTIALS)
+        return CREDENTIALS
+    for kinds, reason in REASONS:
+        if isinstance(error, kinds):
+            return reason
+    if isinstance(error, OrthancError):
+        return f"Orthanc could not store it: {error.message}"
+    log.exception("upload: unexpected error on file %d", entry.upload.index, exc_info=error)
+    return UNEXPECTED
 
 
 def store_all(uploads: Iterable[Upload], client: OrthancClient, workers: int = 4) -> tuple[list[UploadItem], bool]:
