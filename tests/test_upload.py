@@ -315,6 +315,7 @@ def test_oversize_upload_is_a_413_naming_the_limit(fresh_orthanc, orthanc):
     assert response.status_code == 413
     html = response.get_data(as_text=True)
     assert "Upload too large" in html and "limit of 19.5 KB" in html and "Send fewer or smaller files" in html
+    assert "Nothing from this upload was stored" in html
     error = post(client, big).get_json()["error"]
     assert error["status"] == 413 and "limit" in error["message"]
     assert orthanc.get_json("/statistics")["CountInstances"] == 0

@@ -22,7 +22,6 @@
     status: $("[data-run-status]"),
     counts: $("[data-run-counts]"),
     studies: $("[data-run-studies]"),
-    filter: $("[data-run-filter]"),
     rows: $("[data-run-rows]"),
   };
   let running = false;
@@ -220,6 +219,7 @@
             file.sent = Math.max(0, Math.min(file.size, offset));
             offset -= file.size;
             file.row.querySelector("progress")?.setAttribute("value", String(file.sent));
+            this.note(file, file.sent >= file.size ? "sent" : "sending");
           }
           this.show();
         });
@@ -266,6 +266,10 @@
     }
 
     finish(file, items) {
+      if (!items.length) {
+        items = [{ file: file.name, entry: "", size: file.size, outcome: "rejected",
+          reason: "the server did not report on this file; send it again" }];
+      }
       file.done = true;
       file.sent = file.size;
       items.forEach((item) => {
@@ -281,7 +285,7 @@
       const done = this.files.filter((f) => f.done).length;
       ui.bar.max = Math.max(this.total, 1);
       ui.bar.value = this.total ? sent : done ? 1 : 0;
-      ui.status.textContent = `${done} of ${this.files.length} file${this.files.length === 1 ? "" : "s"} done · `
+      ui.status.textContent = `${done} of ${this.files.length} chosen file${this.files.length === 1 ? "" : "s"} done · `
         + `${humanSize(Math.round(Math.min(sent, this.total)))} of ${humanSize(this.total)}`;
       ui.counts.replaceChildren(countsLine(this.counts, this.items));
     }
@@ -300,7 +304,6 @@
         ui.studies.replaceChildren(element("h2", {}, `Studies (${this.studies.size})`),
           element("ul", { class: "grid" }, ...Array.from(this.studies.values(), studyCard)));
       }
-      ui.filter.hidden = false;
     }
   }
 
@@ -331,7 +334,6 @@
     ui.title.textContent = "Uploading…";
     ui.rows.replaceChildren();
     ui.studies.replaceChildren();
-    ui.filter.hidden = true;
     window.addEventListener("beforeunload", warnBeforeLeaving);
     const upload = new Upload(files);
     upload.show();
