@@ -24,6 +24,9 @@ from .conftest import app_config, client_for
 from .data import pydicom_file
 
 Files = Iterable[tuple[str, bytes]]
+#: HTTP Basic credentials a script sends; once accounts exist (issue 5) they must be a real account's:
+#: these are the admin's that tests.conftest.app_config then creates.
+SCRIPT_CREDENTIALS = ("admin", "admin-password-1")
 
 
 def study_files(name: str, series: int = 1, instances: int = 3, description: str = "") -> list[bytes]:
@@ -287,12 +290,13 @@ def test_plain_form_post_answers_with_the_report_page(upload_client):
 
 
 def test_scripts_authenticate_with_a_header_instead_of_a_csrf_token(upload_client):
-    """curl -F files=@a.dcm -H 'Accept: application/json' -H 'Authorization: ...' (see README)."""
+    """curl -u USER:PASSWORD -F files=@a.dcm -H 'Accept: application/json' (see README): no CSRF token."""
     data = study_files("Script", instances=1)[0]
     response = upload_client.post(
         "/upload",
-        data={"files": [(io.BytesIO(data), "a.dcm")]},
-        headers={"Accept": "application/json", "Authorization": "Bearer script-token"},
+        data={"files": [(io.BytesIO(data), "a.dcm")]},  # no csrf_token field
+        headers={"Accept": "application/json"},
+        auth=SCRIPT_CREDENTIALS,
     )
     assert response.status_code == 200
     assert response.get_json()["report"]["counts"]["stored"] == 1
