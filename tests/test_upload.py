@@ -10,6 +10,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 
+import numpy as np
 import pydicom
 import pytest
 from PIL import Image
@@ -17,7 +18,7 @@ from PIL import Image
 from gallery import create_app
 from gallery.embedded import EmbeddedOrthanc
 from gallery.orthanc import OrthancClient
-from gallery.synthetic import PatientInfo, StudyInfo, encode, small_study
+from gallery.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_study
 from gallery.upload import ingest, sources
 
 from .conftest import app_config, client_for
@@ -240,6 +241,21 @@ def test_a_file_already_stored_is_reported_as_such(upload_client, orthanc):
     assert item["outcome"] == "already_stored" and item["instance"] == first["instance"]
     assert item["study_url"] and second["studies"][0]["id"] == first["study"]
     assert orthanc.get_json("/statistics")["CountInstances"] == 1
+
+
+def test_files_over_the_streaming_threshold_arrive_whole(upload_client, orthanc):
+    """Files over STREAM_ABOVE are sent to Orthanc from disk as they are read, plain or inside a ZIP."""
+    study = StudyInfo(PatientInfo("Large^Upload", "UP-Large"), "large", "20250102", "", "Large study")
+    pixels = (np.arange(2200 * 2048, dtype=np.uint32) % 4096).astype(np.uint16).reshape(2200, 2048)
+    large = [
+        encode(image_dataset(study, series_key="s", series_number=1, instance_number=n, modality="CR", pixels=pixels))
+        for n in (1, 2)
+    ]
+    assert min(map(len, large)) > ingest.STREAM_ABOVE
+    files = {"plain.dcm": large[0], "big.zip": make_zip([("inside/large.dcm", large[1])])}
+    report = report_of(upload_client, files.items())
+    assert report["counts"]["stored"] == 2 == report["total"]
+    assert_stored_in_orthanc(orthanc, report, {"plain.dcm": large[0], "big.zip:inside/large.dcm": large[1]})
 
 
 def test_every_file_is_accounted_for_and_every_stored_file_is_in_orthanc(upload_client, orthanc):
