@@ -206,10 +206,6 @@ class UploadItem:
     study: str | None = None
     patient: str | None = None
 
-    @property
-    def label(self) -> str:
-        return f"{self.file} › {self.entry}" if self.entry else self.file
-
 
 @dataclass(frozen=True)
 class UploadReport:
