@@ -139,7 +139,7 @@ def test_many_files_in_one_upload(upload_client, orthanc):
 
 def test_folder_keeps_relative_paths_and_skips_what_is_not_dicom(upload_client, orthanc):
     images = study_files("Folder", instances=4)
-    folder = {f"scan/series1/{n}.dcm": data for n, data in enumerate(images)}
+    folder = {f"scan/시리즈 1/{n}.dcm": data for n, data in enumerate(images)}
     folder.update(
         {
             "scan/.DS_Store": b"\x00\x00\x00\x01Bud1",
@@ -153,7 +153,7 @@ def test_folder_keeps_relative_paths_and_skips_what_is_not_dicom(upload_client, 
     report = report_of(upload_client, folder=folder.items())
     got = outcomes(report)
     assert report["counts"] == {"stored": 4, "already_stored": 0, "rejected": 0, "skipped": 6}
-    assert got["scan/series1/0.dcm"][0] == "stored"
+    assert got["scan/시리즈 1/0.dcm"][0] == "stored"
     assert got["scan/DICOMDIR"] == ("skipped", sources.DICOMDIR_REASON)
     assert got["scan/.DS_Store"][0] == got["scan/Thumbs.db"][0] == "skipped"
     assert got["scan/README.txt"] == got["scan/photo.jpg"] == ("skipped", ingest.NOT_DICOM)
@@ -391,7 +391,7 @@ def test_orthanc_stopped_during_an_upload_is_reported_file_by_file(fresh_orthanc
         "/upload",
         data={"csrf_token": token, "files": [(io.BytesIO(images[-1]), "late.dcm")]},
     ).get_data(as_text=True)
-    assert "Orthanc stopped answering" in html and ingest.NOTHING_STORED in html
+    assert "Orthanc could not be reached during this upload" in html and ingest.NOTHING_STORED in html
 
     fresh_orthanc.start()
     orthanc = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)

@@ -101,7 +101,7 @@
   }
 
   function fileRow(name, size) {
-    const progress = element("progress", { max: String(Math.max(size, 1)), value: "0" });
+    const progress = element("progress", { max: String(Math.max(size, 1)), value: "0", "aria-label": name });
     return element("tr", { class: "outcome-pending" },
       element("td", { class: "upload-table__name" }, name),
       element("td", { class: "upload-table__size" }, humanSize(size)),
