@@ -15,6 +15,7 @@
   const LABELS = { stored: "Stored", already_stored: "Already stored", rejected: "Rejected", skipped: "Skipped" };
   const NOT_SENT_ORTHANC = "Orthanc unavailable — nothing was stored from this file, try again";
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
+  const batchCap = Math.min(BATCH_BYTES, maxBytes * 0.9); // a batch must stay under the server's limit
   const $ = (selector) => run.querySelector(selector);
   const ui = {
     title: $("[data-run-title]"),
@@ -167,8 +168,8 @@
           this.finish(file, [{ file: file.name, entry: "", size: file.size, outcome: "rejected", reason }]);
           continue;
         }
-        const alone = file.size > BATCH_BYTES || /\.zip$/i.test(file.name);
-        if (batch.length && (alone || bytes + file.size > BATCH_BYTES || batch.length >= BATCH_FILES)) {
+        const alone = file.size > batchCap || /\.zip$/i.test(file.name);
+        if (batch.length && (alone || bytes + file.size > batchCap || batch.length >= BATCH_FILES)) {
           batches.push(batch);
           batch = [];
           bytes = 0;
