@@ -9,6 +9,9 @@ run: setup-run
 test: setup-test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
+bench: setup-test
+	.venv/bin/python -m bench.upload
+
 lint: setup-test
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .

@@ -87,8 +87,15 @@ RATELIMIT_HEADERS_ENABLED = False
 SHARE_EXPIRY_CHOICES = (("1 hour", 3600), ("1 day", 86400), ("7 days", 7 * 86400), ("30 days", 30 * 86400))
 SHARE_DEFAULT_EXPIRY = 86400
 
-#: Largest accepted request body (uploads), in bytes.
+#: Largest accepted request body, in bytes: the total of one upload (all its files
+#: and ZIPs). Larger requests get a 413 page (or JSON) naming the limit. Uploaded
+#: files are spooled to a temporary file (see gallery/spool.py), never held in memory.
 MAX_CONTENT_LENGTH = 2 * 1024**3
+#: Files in one upload request (Flask's default of 1,000 would refuse a large folder
+#: sent by the plain form; the page sends small batches when JavaScript is on).
+MAX_FORM_PARTS = 100_000
+#: Files of one upload posted to Orthanc at the same time.
+UPLOAD_WORKERS = 4
 
 #: Environment variables read by create_app(), besides CACHE_*.
 ENV_KEYS = (
@@ -102,6 +109,7 @@ ENV_KEYS = (
     "RATELIMIT_STORAGE_URI",
     "TRUSTED_PROXIES",
     "SESSION_COOKIE_SECURE",
+    "MAX_CONTENT_LENGTH",
 )
 
 

@@ -18,6 +18,7 @@ from .errors import register_errorhandlers
 from .extensions import cache, csrf, init_orthanc, limiter, login_manager
 from .params import OrthancIdConverter
 from .security import register_guards
+from .spool import SpoolingRequest
 from .templating import register_template_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
         instance_relative_config=True,
     )
+    app.request_class = SpoolingRequest
     load_config(app, test_config)
     app.url_map.converters["oid"] = OrthancIdConverter
     register_extensions(app)
@@ -71,8 +73,9 @@ def register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
     from .previews import bp as previews_bp
     from .shares.views import bp as shares_bp
+    from .upload import bp as upload_bp
 
-    for blueprint in (browse_bp, previews_bp, accounts_bp, shares_bp, admin_bp, health_bp):
+    for blueprint in (browse_bp, previews_bp, upload_bp, accounts_bp, shares_bp, admin_bp, health_bp):
         app.register_blueprint(blueprint)
 
 

@@ -275,6 +275,10 @@ class Catalog:
     def statistics(self) -> Statistics:
         return self._statistics
 
+    def study(self, study_id: str) -> StudyRow | None:
+        """One study's row, if the index holds it (the upload report's study cards)."""
+        return self._studies.get(study_id)
+
     def patients(self, query: str = "") -> list[PatientRow]:
         """All patients A–Z by name, optionally filtered by name or patient ID."""
         patients, _, keys, _, _ = self._sorted_views()

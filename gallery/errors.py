@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, jsonify, render_template
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .dicom import human_size
 from .orthanc import OrthancError, OrthancNotFound, OrthancUnauthorized, OrthancUnavailable
 from .paging import PageOutOfRange
 from .responses import wants_json
@@ -52,17 +53,22 @@ def error_response(status: int, message: str) -> Response:
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
-    if status == 413:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-        message = (
-            f"The upload is larger than the limit of {limit / 1024**2:,.0f} MB. Send fewer or smaller files at once."
-        )
-    else:
-        message = error.description or TITLES.get(status, "Error")
+    message = _too_large_message() if status == 413 else error.description or TITLES.get(status, "Error")
     response = error_response(status, message)
     if status == 405 and error.valid_methods:
         response.allow.update(error.valid_methods)
     return response
+
+
+def _too_large_message() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    if limit and (request.content_length or 0) > limit:
+        return f"The upload is larger than the limit of {human_size(limit)}. Send fewer or smaller files at once."
+    parts = current_app.config.get("MAX_FORM_PARTS")
+    return (
+        f"The upload holds more than {parts:,} files or fields, or a form field is too long. "
+        "Send a ZIP archive instead, or fewer files at once."
+    )
 
 
 def _orthanc_error(error: OrthancError) -> Response:

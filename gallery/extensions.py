@@ -72,3 +72,11 @@ def catalog() -> Catalog:
         index.refresh()
         g.catalog_fresh = True
     return index
+
+
+def invalidate_catalog() -> None:
+    """After a write: the next read of the list index checks Orthanc's change feed first."""
+    index = current_app.extensions.get("catalog")
+    if index is not None:
+        index.invalidate()
+    g.pop("catalog_fresh", None)

@@ -7,6 +7,7 @@ can never trigger a hidden HTTP call.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +180,46 @@ class Statistics:
     series: int
     instances: int
     disk_size: int
+
+
+class Outcome(StrEnum):
+    """What happened to one uploaded file."""
+
+    STORED = "stored"
+    ALREADY_STORED = "already_stored"  # Orthanc had an instance with the same UIDs and kept it
+    REJECTED = "rejected"  # meant as DICOM but not stored: the reason says why
+    SKIPPED = "skipped"  # not DICOM and not meant to be (system files, DICOMDIR, README.txt in a folder)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadItem:
+    """One line of the upload report: a file sent on its own, or one file inside a ZIP."""
+
+    file: str  # the name of the file as sent (with its folder path for folder uploads)
+    file_index: int  # position of that file in the request, from 0 (a ZIP's entries share it)
+    entry: str  # path inside the ZIP, "" for a file that is not a ZIP entry
+    size: int | None
+    outcome: Outcome
+    reason: str = ""
+    instance: str | None = None
+    series: str | None = None
+    study: str | None = None
+    patient: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    """Everything one upload request did; `items` accounts for every file sent."""
+
+    files_sent: int  # files in the request, each ZIP counted once
+    archives: int  # how many of those were ZIP archives (each becomes one item per entry)
+    items: list[UploadItem]
+    studies: list[StudyRow]  # every study that a stored or already stored file is in
+    interrupted: bool  # Orthanc stopped answering: files after that point were not sent
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {outcome.value: 0 for outcome in Outcome}
+        for item in self.items:
+            counts[item.outcome.value] += 1
+        return counts

@@ -13,10 +13,11 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,18 @@ class OrthancUnauthorized(OrthancError):
 
 
 class OrthancUnavailable(OrthancError):
-    """No answer: connection refused, reset or timed out."""
+    """No answer: connection refused, reset or timed out.
+
+    `reached` tells whether the request may have got to Orthanc (reset or timed
+    out after connecting), so a POST may or may not have been applied; when it
+    is False (connection refused), Orthanc certainly did nothing.
+    """
 
     status = 503
+
+    def __init__(self, path: str, message: str, orthanc_status: int | None = None, *, reached: bool = True) -> None:
+        super().__init__(path, message, orthanc_status)
+        self.reached = reached
 
 
 _BY_STATUS: dict[int, type[OrthancError]] = {
@@ -80,6 +90,14 @@ def require_id(value: str) -> str:
     if not is_orthanc_id(value):
         raise OrthancNotFound("(invalid id)", "not an Orthanc ID")
     return value
+
+
+def _reached(error: Exception) -> bool:
+    """Whether a failed request may have reached Orthanc (see OrthancUnavailable.reached)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return False
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return not isinstance(reason, NewConnectionError)
 
 
 @dataclass(frozen=True)
@@ -153,20 +171,24 @@ class OrthancClient:
         kwargs.setdefault("timeout", self.timeout)
         first = next(self._next_base)
         last_error: Exception | None = None
+        reached = False
         started = time.perf_counter()
         try:
             for attempt in range(len(self.bases)):
                 base = self.bases[(first + attempt) % len(self.bases)]
+                if hasattr(kwargs.get("data"), "seek"):
+                    kwargs["data"].seek(0)  # a file body is sent again whole to the next node
                 try:
                     response = self.session.request(method, base + path.lstrip("/"), **kwargs)
                 except (requests.ConnectionError, requests.Timeout) as exc:
                     last_error = exc
+                    reached = reached or _reached(exc)
                     log.warning("Orthanc %s %s unreachable: %s", method, path, type(exc).__name__)
                     continue
                 if response.status_code >= 400:
                     raise self._error(path, response)
                 return response
-            raise OrthancUnavailable(path, "Orthanc cannot be reached") from last_error
+            raise OrthancUnavailable(path, "Orthanc cannot be reached", reached=reached) from last_error
         finally:
             if self.observer:
                 self.observer(method, path, time.perf_counter() - started)
@@ -205,8 +227,12 @@ class OrthancClient:
             close=response.close,
         )
 
-    def store_instance(self, data: bytes) -> dict[str, Any]:
-        """POST one DICOM file as raw bytes; Orthanc answers with its IDs and Status."""
+    def store_instance(self, data: bytes | BinaryIO) -> dict[str, Any]:
+        """POST one DICOM file as raw bytes; Orthanc answers with its IDs and Status.
+
+        `data` may be an open file with a length (`len()`), sent as it is read, so a
+        large file never sits in memory whole.
+        """
         return self.request("POST", "/instances", data=data, headers={"Content-Type": "application/dicom"}).json()
 
     def delete(self, path: str) -> Any:

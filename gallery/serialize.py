@@ -52,6 +52,13 @@ LINKS: dict[type, Callable[[Any], dict[str, Any]]] = {
         "preview_url": url_for("previews.preview", instance_id=o.id) if o.renderable else None,
         "file_url": url_for("browse.instance_file", instance_id=o.id),
     },
+    models.UploadItem: lambda o: {
+        "patient_url": url_for("browse.patient", patient_id=o.patient) if o.patient else None,
+        "study_url": url_for("browse.study", study_id=o.study) if o.study else None,
+        "series_url": url_for("browse.series", series_id=o.series) if o.series else None,
+        "instance_url": url_for("browse.instance", instance_id=o.instance) if o.instance else None,
+    },
+    models.UploadReport: lambda o: {"total": len(o.items), "counts": o.counts},
 }
 
 

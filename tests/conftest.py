@@ -158,7 +158,7 @@ def sign_in(page, base_url: str, username: str = ADMIN_USER, password: str = ADM
     page.goto(f"{base_url}/login")
     page.fill("#username", username)
     page.fill("#password", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(f"{base_url}/")
 
 

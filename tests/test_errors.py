@@ -128,6 +128,7 @@ def test_no_orthanc_address_or_credential_reaches_any_response(client, orthanc_s
         f"/instances/{archive.structured_report.instance}/preview",
         f"/patients/{UNKNOWN}",
         "/studies?from=bad",
+        "/upload",
     ]
     for url in urls:
         for accept in ("text/html", "application/json"):

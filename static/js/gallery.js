@@ -6,10 +6,9 @@ function enhanceTableFilters() {
   document.querySelectorAll("input[data-filter-table]").forEach((input) => {
     const table = document.getElementById(input.dataset.filterTable);
     if (!table) return;
-    const rows = Array.from(table.tBodies[0].rows);
     input.addEventListener("input", () => {
       const needle = input.value.trim().toLowerCase();
-      rows.forEach((row) => {
+      Array.from(table.tBodies[0].rows).forEach((row) => {  // read each time: scripts may add rows
         row.hidden = needle !== "" && !row.textContent.toLowerCase().includes(needle);
       });
     });

@@ -1,0 +1,39 @@
+"""Upload DICOM files, folders and ZIP archives into Orthanc, with a report on every file."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from ..access import Permission, requires
+from ..audit import record
+from ..extensions import orthanc
+from ..responses import respond, wants_json
+from .forms import UploadForm
+from .ingest import store_all
+from .report import make_report
+
+bp = Blueprint("upload", __name__)
+
+NOTHING_CHOSEN = "Choose at least one file, folder or ZIP archive to upload."
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@requires(Permission.UPLOAD)
+def form() -> Response:
+    """GET: the form. POST (the form, the page's script, or curl): store the files, answer with the report."""
+    upload_form = UploadForm()
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.method == "GET":
+        return respond("upload/form.html", max_bytes=limit, fields=["files", "folder"], _form=upload_form)
+    uploads = upload_form.uploads()
+    if not uploads:
+        if wants_json():
+            abort(400, NOTHING_CHOSEN)
+        return respond("upload/form.html", 400, max_bytes=limit, error=NOTHING_CHOSEN, _form=upload_form)
+    items, interrupted = store_all(uploads, orthanc(), current_app.config["UPLOAD_WORKERS"])
+    report = make_report(len(uploads), items, interrupted)
+    counts = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome, n in report.counts.items() if n)
+    record("upload", detail=f"{report.files_sent} files: {counts}")
+    for study in report.studies:
+        record("upload", "study", study.id)
+    return respond("upload/report.html", report=report)
