@@ -11,6 +11,7 @@ from flask import Flask, Response, g, request
 
 import config as default_config
 
+from . import voxels
 from .errors import register_errorhandlers
 from .extensions import cache, csrf, init_orthanc
 from .params import OrthancIdConverter
@@ -52,14 +53,17 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     csrf.init_app(app)
     init_orthanc(app)
+    voxels.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from .browse import bp as browse_bp
     from .previews import bp as previews_bp
+    from .viewer import bp as viewer_bp
 
     app.register_blueprint(browse_bp)
     app.register_blueprint(previews_bp)
+    app.register_blueprint(viewer_bp)
 
 
 def register_hooks(app: Flask) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, Response, abort, current_app, stream_with_context
+from flask import Blueprint, Response, abort, current_app
 
 from ..access import Permission, requires
-from ..extensions import catalog, orthanc
+from ..downloads import orthanc_download
+from ..extensions import catalog
 from ..hierarchy import cached_json, load_instance, load_patient, load_series, load_study
 from ..paging import paginate
 from ..params import date_arg, int_arg, modality_arg, page_arg, text_arg
@@ -88,19 +87,11 @@ def instance(instance_id: str) -> Response:
     return respond("browse/instance.html", instance=loaded, frame=frame, tag_filter=tag_filter, tags=tags)
 
 
-SAFE_FILENAME = re.compile(r"[^0-9A-Za-z._-]")
-
-
 @bp.get("/instances/<oid:instance_id>/file")
 @requires(Permission.DOWNLOAD)
 def instance_file(instance_id: str) -> Response:
     """The original DICOM file, streamed from Orthanc without buffering."""
     info = cached_json(f"/instances/{instance_id}", ttl=current_app.config["IMAGE_TTL"])
     uid = info.get("MainDicomTags", {}).get("SOPInstanceUID") or instance_id
-    stream = orthanc().stream(f"/instances/{instance_id}/file")
-    response = Response(stream_with_context(stream.chunks), mimetype="application/dicom")
-    response.call_on_close(stream.close)
-    response.headers["Content-Disposition"] = f'attachment; filename="{SAFE_FILENAME.sub("_", uid)}.dcm"'
-    if info.get("FileSize"):
-        response.headers["Content-Length"] = str(info["FileSize"])
-    return response
+    path = f"/instances/{instance_id}/file"
+    return orthanc_download(path, f"{uid}.dcm", "application/dicom", length=info.get("FileSize"))
