@@ -25,7 +25,7 @@ from .windowing import Window, file_window
 class Stack:
     series: Series
     volume: VolumeInfo
-    positions: list[str]  # per slice, for people: "(-30.0, -30.0, 16.0) mm" or ""
+    positions: list[str]  # per slice, for people: "(-30.0, -30.0, 16.0) mm", "frame 2 of 10" or ""
     window: Window | None  # the file's own window, if any
     colour: bool
     invert: bool  # MONOCHROME1: low values are white
@@ -49,6 +49,10 @@ def _point(text: Any, size: int) -> tuple[float, ...] | None:
 
 def position_text(position: tuple[float, ...] | None) -> str:
     return "(" + ", ".join(f"{c:.1f}" for c in position) + ") mm" if position else ""
+
+
+def frame_text(item: Slice) -> str:
+    return f"frame {item.frame + 1} of {item.frames}" if item.frames > 1 else ""
 
 
 def slices_digest(slices: list[Slice]) -> str:
@@ -91,7 +95,7 @@ def load_stack(series_id: str) -> Stack:
     return Stack(
         series=series,
         volume=volume,
-        positions=[position_text(p) for p in positions],
+        positions=[position_text(p) or frame_text(s) for p, s in zip(positions, series.slices, strict=True)],
         window=file_window(tags),
         colour=colour,
         invert=photometric == "MONOCHROME1",

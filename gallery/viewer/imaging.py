@@ -43,9 +43,8 @@ def _quality(fmt: str) -> int:
 
 def _rendering(stack: Stack, view: ViewState, number: int, fmt: str) -> Rendering:
     item = stack.series.slices[number - 1]
-    return Rendering(
-        item.instance, item.frame, box=stack_box(stack), fmt=fmt, quality=_quality(fmt), window=view.window
-    )
+    window = (view.window.centre, view.window.width) if view.window else None
+    return Rendering(item.instance, item.frame, box=stack_box(stack), fmt=fmt, quality=_quality(fmt), window=window)
 
 
 def image_etag(stack: Stack, view: ViewState, number: int, fmt: str) -> str:

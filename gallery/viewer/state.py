@@ -69,7 +69,7 @@ def _window(stack: Stack, native: bool) -> tuple[str, Window | None]:
             abort(400, "Give both the window centre 'wc' and the window width 'ww'.")
         if not valid_window(centre, width):
             abort(
-                400, f"The window width must be above 0 (and both numbers sensible); got wc={centre:g}, ww={width:g}."
+                400, f"The window width must be above 0 (and both numbers below 1e9); got wc={centre:g}, ww={width:g}."
             )
         return "custom", Window(centre, width)
     presets = {p.name: p for p in presets_for(stack.series.modality)}
