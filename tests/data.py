@@ -19,6 +19,7 @@ KOREAN = PatientInfo("홍^길동", "KR-0001", "19850101", "M")
 ACCENTED = PatientInfo("García^José", "ES-0001", "19790905", "M")
 HTML_NAME = PatientInfo('<script>alert("x")</script>^<b>Bold</b>', "XSS-0001", "20000101", "F")
 VOLUME_PATIENT = PatientInfo("Volume^Test", "VOL-0001", "19700101", "O")
+TWO_SERIES_PATIENT = PatientInfo("Series^Two", "TWO-0001", "19800101", "F")
 FILLER_COUNT = 60
 VOLUME_SLICES = 40
 VOLUME_SIZE = 64
@@ -42,6 +43,7 @@ class Archive:
     html: Stored | None = None
     multiframe: Stored | None = None  # a 10-frame MR from pydicom
     structured_report: Stored | None = None
+    two_series: list[Stored] = field(default_factory=list)  # one study: 2 CT series × 3 small images
     files: dict[str, Stored] = field(default_factory=dict)  # pydicom file name -> where it landed
     originals: dict[str, str] = field(default_factory=dict)  # instance ID -> sha256 of the uploaded bytes
     filler_patients: int = FILLER_COUNT
@@ -83,6 +85,8 @@ def load_archive(client: OrthancClient) -> Archive:
     archive.korean = store(client, next(small_study(named_study(KOREAN, "Chest CT", "20230115"))), archive)
     archive.accented = store(client, next(small_study(named_study(ACCENTED, "Abdomen CT", "20220610"))), archive)
     archive.html = store(client, next(small_study(named_study(HTML_NAME, "<i>Italic</i> study", "20210101"))), archive)
+    two_series_study = named_study(TWO_SERIES_PATIENT, "Two series", "20180505")
+    archive.two_series = [store(client, data, archive) for data in small_study(two_series_study, series=2, instances=3)]
     for n in range(FILLER_COUNT):
         filler = PatientInfo(f"Filler^Patient{n:03d}", f"FILL-{n:03d}", "19900101", "F")
         date = f"2019{1 + n % 12:02d}{1 + n % 28:02d}"

@@ -27,11 +27,12 @@ function setupViewer(root) {
   const imageBase = new URL(root.dataset.imageUrl, page);
   const images = new Map(); // image URL -> Image object: prefetched, and kept so the browser keeps them
 
+  // The same parameters, in the same order, as the server's links: one URL (and one cache entry) per image.
   const params = (n) => {
-    const query = new URLSearchParams(page.search);
-    query.delete("instance");
-    query.delete("frame");
-    query.set("slice", String(n));
+    const query = new URLSearchParams({ slice: String(n) });
+    new URLSearchParams(page.search).forEach((value, name) => {
+      if (!["slice", "instance", "frame"].includes(name)) query.append(name, value);
+    });
     return query.toString();
   };
   const pageUrl = (n) => `${page.pathname}?${params(n)}`;
