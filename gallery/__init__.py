@@ -11,7 +11,6 @@ from flask import Flask, Response, g, request
 
 import config as default_config
 
-from . import voxels
 from .errors import register_errorhandlers
 from .extensions import cache, csrf, init_orthanc
 from .params import OrthancIdConverter
@@ -50,10 +49,13 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from . import stack, voxels
+
     cache.init_app(app)
     csrf.init_app(app)
     init_orthanc(app)
     voxels.init_app(app)
+    stack.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -10,7 +10,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 
-from flask import Response, stream_with_context
+from flask import Response, current_app
 
 from .extensions import orthanc
 
@@ -32,7 +32,7 @@ def attachment(response: Response, filename: str) -> Response:
 def orthanc_download(path: str, filename: str, mimetype: str, length: int | None = None) -> Response:
     """Stream an Orthanc resource (a DICOM file, a ZIP archive) to the browser without buffering it."""
     stream = orthanc().stream(path)
-    response = Response(stream_with_context(stream.chunks), mimetype=mimetype)
+    response = Response(stream.chunks, mimetype=mimetype)
     response.call_on_close(stream.close)
     if length:
         response.headers["Content-Length"] = str(length)
@@ -71,6 +71,22 @@ def zip_stream(entries: Iterable[tuple[str, bytes]]) -> Iterator[bytes]:
     yield sink.drain()
 
 
+def with_app_context(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Run a response generator inside an app context (the cache, Orthanc client and config).
+
+    The context is pushed only while the body is being sent, not when the
+    response is created: a response that is never read holds nothing open.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> Iterator[bytes]:
+        with app.app_context():
+            yield from chunks
+
+    return run()
+
+
 def zip_response(entries: Iterable[tuple[str, bytes]], filename: str) -> Response:
-    response = Response(stream_with_context(zip_stream(entries)), mimetype="application/zip")
+    """A ZIP built while it is sent; `entries` should be a generator, so each file is produced in turn."""
+    response = Response(with_app_context(zip_stream(entries)), mimetype="application/zip")
     return attachment(response, filename)

@@ -47,6 +47,8 @@ CACHED_PATHS = {
     "study": ("/studies/{}", "/studies/{}/series"),
     "series": ("/series/{}", "/series/{}/ordered-slices", "/series/{}/instances"),
 }
+#: Objects built from that JSON and cached as well (gallery/stack.py), dropped along with it.
+DERIVED_KEYS = {"patient": (), "study": (), "series": ("stack:{}",)}
 
 
 def cached_json(path: str, params: dict[str, Any] | None = None, ttl: int | None = None) -> Any:
@@ -62,10 +64,10 @@ def cached_json(path: str, params: dict[str, Any] | None = None, ttl: int | None
 def forget(patients: Iterable[str] = (), studies: Iterable[str] = (), series: Iterable[str] = ()) -> None:
     """Drop cached hierarchy JSON of resources an upload or delete changed."""
     keys = [
-        "json:" + template.format(resource_id)
+        template.format(resource_id)
         for level, ids in (("patient", patients), ("study", studies), ("series", series))
         for resource_id in ids
-        for template in CACHED_PATHS[level]
+        for template in (*("json:" + path for path in CACHED_PATHS[level]), *DERIVED_KEYS[level])
     ]
     if keys:
         cache.delete_many(*keys)
