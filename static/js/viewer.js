@@ -90,7 +90,7 @@ function setupViewer(root) {
   }
 
   // Slider, slice form and Previous/Next links.
-  slider.hidden = false;
+  slider.hidden = count < 2;
   slider.addEventListener("input", () => show(Number(slider.value)));
   input.form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -164,7 +164,7 @@ function setupViewer(root) {
   };
   play.addEventListener("click", () => (timer ? stop() : start()));
   fps.addEventListener("change", () => { if (timer) start(); });
-  cine.hidden = false;
+  cine.hidden = count < 2;
 
   // A new preset applies at once.
   root.querySelectorAll("select[data-autosubmit]").forEach((select) => {
