@@ -72,16 +72,20 @@ def zip_stream(entries: Iterable[tuple[str, bytes]]) -> Iterator[bytes]:
 
 
 def with_app_context(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Run a response generator inside an app context (the cache, Orthanc client and config).
+    """Produce each chunk of a response body inside an app context (cache, Orthanc client, config).
 
-    The context is pushed only while the body is being sent, not when the
-    response is created: a response that is never read holds nothing open.
+    The context is pushed only while a chunk is being made and popped before it
+    is handed over, so a body that is abandoned half-way holds nothing open.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def run() -> Iterator[bytes]:
-        with app.app_context():
-            yield from chunks
+        while True:
+            with app.app_context():
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
 
     return run()
 
