@@ -29,7 +29,14 @@ STATS_VERSION = 1
 
 
 def parse_npy(content: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(content), allow_pickle=False)
+    """A read-only array over Orthanc's .npy bytes, without copying them (volumes reach hundreds of MB)."""
+    header = io.BytesIO(content)
+    version = np.lib.format.read_magic(header)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(header)
+    count = int(np.prod(shape))
+    array = np.frombuffer(content, dtype=dtype, count=count, offset=header.tell())
+    return array.reshape(shape, order="F" if fortran else "C")
 
 
 def compact(volume: np.ndarray) -> np.ndarray:

@@ -227,3 +227,17 @@ def test_viewing_needs_view_and_downloads_need_download(app):
     for endpoint in ("viewer.view", "viewer.image", "viewer.mosaic"):
         assert needs.pop(endpoint) == Permission.VIEW
     assert needs and set(needs.values()) == {Permission.DOWNLOAD}  # every export and archive
+
+
+def test_forgetting_a_series_drops_its_built_stack(app, client, archive: Archive):
+    from gallery.extensions import cache
+    from gallery.hierarchy import forget
+
+    series = archive.volume_series
+    client.get(f"/series/{series}/view")
+    with app.app_context():
+        assert cache.get(f"stack:{series}") is not None
+        forget(series=[series])  # what an upload or delete does
+        assert cache.get(f"stack:{series}") is None
+    # Rebuilt from fresh series JSON: /series/{id}, ordered-slices, instances (the study and tags stay cached).
+    assert orthanc_calls(client.get(f"/series/{series}/view")) == 3
