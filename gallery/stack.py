@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +18,13 @@ from flask import Flask, current_app
 from .dicom import parse_numbers, tag_value
 from .extensions import cache
 from .hierarchy import DERIVED_KEYS, instance_tags, load_series, series_instances
+from .lru import LRU
 from .models import Series, Slice
 from .volume import Layout, VolumeInfo, describe, layouts, native_plane
 from .windowing import Window, file_window
 
 STACK_KEY = DERIVED_KEYS["series"][0]
+STACKS_PER_PROCESS = 64
 
 
 @dataclass(frozen=True)
@@ -67,30 +67,8 @@ def slices_digest(slices: list[Slice]) -> str:
     return hashlib.sha256(order.encode()).hexdigest()[:16]
 
 
-class StackMemo:
-    """Built stacks of this process, at most `size`, each valid while its token is in the shared cache."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, str], Stack] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> Stack | None:
-        with self._lock:
-            stack = self._items.get(key)
-            if stack is not None:
-                self._items.move_to_end(key)
-            return stack
-
-    def put(self, key: tuple[str, str], stack: Stack) -> None:
-        with self._lock:
-            self._items[key] = stack
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
 def init_app(app: Flask) -> None:
-    app.extensions["stack_memo"] = StackMemo()
+    app.extensions["stacks"] = LRU(STACKS_PER_PROCESS)
 
 
 def load_stack(series_id: str) -> Stack:
@@ -102,16 +80,12 @@ def load_stack(series_id: str) -> Stack:
     the JSON they were built from, and `hierarchy.forget()` drops it after uploads.
     """
     key = STACK_KEY.format(series_id)
-    memo: StackMemo = current_app.extensions["stack_memo"]
     token = cache.get(key)
-    stack = memo.get((series_id, token)) if token else None
-    if stack is None:
-        stack = build_stack(series_id)
-        if not token:
-            token = secrets.token_hex(8)
-            cache.set(key, token, timeout=current_app.config["HIERARCHY_TTL"])
-        memo.put((series_id, token), stack)
-    return stack
+    if not token:
+        token = secrets.token_hex(8)
+        cache.set(key, token, timeout=current_app.config["HIERARCHY_TTL"])
+    stacks: LRU[Stack] = current_app.extensions["stacks"]
+    return stacks.get((series_id, token), lambda: build_stack(series_id))
 
 
 def build_stack(series_id: str) -> Stack:

@@ -1,26 +1,23 @@
 """Pixel data as numpy arrays: whole volumes for reformatting, sampled slices for data-derived windows.
 
 Volumes come from Orthanc's `/series/{id}/numpy` (float32, rescaled, in
-`ordered-slices` order) and are kept in a small in-process LRU bounded in
-bytes, stored in the narrowest exact dtype. Not in Flask-Caching: a volume is
-tens of megabytes, SimpleCache bounds entries by count, not bytes, and with
-Redis every reformatted image would pull the whole volume over the network.
+`ordered-slices` order) and are kept, in the narrowest exact dtype, in an
+in-process LRU bounded in bytes (gallery/lru.py). Not in Flask-Caching: a
+volume is tens of megabytes, SimpleCache bounds entries by count, not bytes,
+and with Redis every reformatted image would pull the whole volume over the network.
 The small things derived from volumes (rendered images, statistics) do go to
-Flask-Caching, so processes share them. A per-series lock makes concurrent
-requests wait for one fetch instead of each fetching the volume.
+Flask-Caching, so processes share them.
 """
 
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 
 import numpy as np
 from flask import Flask, current_app
 
 from .extensions import cache, orthanc
+from .lru import LRU
 from .models import Slice
 from .volume import spread
 from .windowing import Stats, stats_of
@@ -51,47 +48,11 @@ def compact(volume: np.ndarray) -> np.ndarray:
     return volume
 
 
-class VolumeCache:
-    """An LRU of numpy volumes holding at most `limit` bytes; one fetch per key at a time."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        self._loading: dict[str, threading.Lock] = {}
-
-    @property
-    def size(self) -> int:
-        return sum(v.nbytes for v in self._items.values())
-
-    def get(self, key: str, load: Callable[[], np.ndarray]) -> np.ndarray:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-            gate = self._loading.setdefault(key, threading.Lock())
-        with gate:
-            with self._lock:
-                if key in self._items:
-                    return self._items[key]
-            try:
-                volume = load()
-            finally:
-                with self._lock:
-                    self._loading.pop(key, None)
-            with self._lock:
-                if volume.nbytes <= self.limit:
-                    self._items[key] = volume
-                    while self.size > self.limit:
-                        self._items.popitem(last=False)
-            return volume
-
-
 def init_app(app: Flask) -> None:
-    app.extensions["volume_cache"] = VolumeCache(app.config["MPR_CACHE_BYTES"])
+    app.extensions["volume_cache"] = LRU(app.config["MPR_CACHE_BYTES"], weigh=lambda volume: volume.nbytes)
 
 
-def volume_cache() -> VolumeCache:
+def volume_cache() -> LRU[np.ndarray]:
     return current_app.extensions["volume_cache"]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,7 +100,23 @@ def load_archive(client: OrthancClient) -> Archive:
             continue  # pydicom ships some deliberately broken files
     archive.multiframe = archive.files["emri_small.dcm"]
     archive.structured_report = archive.files["test-SR.dcm"]
+    wait_until_stable(client)
     return archive
+
+
+def wait_until_stable(client: OrthancClient, timeout: float = 60.0) -> None:
+    """Let Orthanc declare every study and series stable (StableAge after its last file) before tests run.
+
+    Otherwise its StableStudy/StableSeries changes arrive in the middle of the
+    tests, and the list index fetches those resources while a test counts calls.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        resources = client.get_json("/studies", {"expand": ""}) + client.get_json("/series", {"expand": ""})
+        if all(resource.get("IsStable") for resource in resources):
+            return
+        time.sleep(0.25)
+    raise TimeoutError("Orthanc did not declare the test archive stable")
 
 
 def pydicom_file(name: str) -> Path:

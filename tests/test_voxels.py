@@ -1,4 +1,4 @@
-"""Volumes in memory: .npy parsing without copies, compact storage, and the bytes-bounded LRU."""
+"""Volumes in memory: .npy parsing without copies, compact storage, and the LRU bounded in bytes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import time
 
 import numpy as np
 
-from gallery.voxels import VolumeCache, compact, parse_npy
+from gallery.lru import LRU
+from gallery.voxels import compact, parse_npy
 
 
 def npy(array: np.ndarray) -> bytes:
@@ -38,7 +39,7 @@ def block() -> np.ndarray:
 
 
 def test_volume_cache_is_bounded_in_bytes_and_least_recently_used_goes_first():
-    cache = VolumeCache(limit=3000)
+    cache = LRU(3000, weigh=lambda volume: volume.nbytes)
     for key in ("a", "b", "c"):
         cache.get(key, block)
     cache.get("a", never)  # a hit, which makes "b" the least recently used
@@ -52,7 +53,7 @@ def test_volume_cache_is_bounded_in_bytes_and_least_recently_used_goes_first():
 
 
 def test_concurrent_requests_fetch_a_volume_once():
-    cache = VolumeCache(limit=10**6)
+    cache = LRU(10**6, weigh=lambda volume: volume.nbytes)
     loads = []
 
     def slow_load() -> np.ndarray:
