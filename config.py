@@ -51,6 +51,17 @@ PREVIEW_MAX_SIZE = 2048
 #: JPEG quality asked of Orthanc for thumbnails.
 THUMBNAIL_QUALITY = 85
 
+#: Series viewer: largest side of viewer images and exports (px), their JPEG quality, and
+#: how many evenly spread slices the `auto` / `full` windows are computed from.
+VIEWER_MAX_SIZE = 1024
+VIEWER_QUALITY = 92
+VIEWER_STATS_SAMPLES = 16
+#: Reformatting (MPR): fewest slices, most voxels (64 Mi = 256 MB as float32 while
+#: loading), and the bytes of volumes each gallery process keeps in memory (an LRU).
+MPR_MIN_SLICES = 5
+MPR_MAX_VOXELS = 64 * 1024**2
+MPR_CACHE_BYTES = 512 * 1024**2
+
 #: Flask-WTF: tokens are checked by gallery.security (which exempts clients that
 #: authenticate with an Authorization header) and stay valid for a working day.
 WTF_CSRF_CHECK_DEFAULT = False

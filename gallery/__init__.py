@@ -58,12 +58,16 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from . import stack, voxels
+
     cache.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     init_database(app)
     init_orthanc(app)
+    voxels.init_app(app)
+    stack.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -74,8 +78,10 @@ def register_blueprints(app: Flask) -> None:
     from .previews import bp as previews_bp
     from .shares.views import bp as shares_bp
     from .upload import bp as upload_bp
+    from .viewer import bp as viewer_bp
 
-    for blueprint in (browse_bp, previews_bp, upload_bp, accounts_bp, shares_bp, admin_bp, health_bp):
+    blueprints = (browse_bp, previews_bp, viewer_bp, upload_bp, accounts_bp, shares_bp, admin_bp, health_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

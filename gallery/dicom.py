@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from typing import Any
 
 #: Modalities whose objects carry no pixel data Orthanc can render.
 NON_IMAGE_MODALITIES = frozenset(
@@ -93,6 +94,13 @@ def parse_numbers(value: object) -> list[float]:
         if math.isfinite(number):
             numbers.append(number)
     return numbers
+
+
+def tag_value(tags: dict[str, Any], key: str) -> str:
+    """The trimmed string value of `key` ("0028,0030") in Orthanc's `/tags` JSON, or ''."""
+    entry = tags.get(key)
+    value = entry.get("Value") if isinstance(entry, dict) else None
+    return value.strip() if isinstance(value, str) else ""
 
 
 def orientation_label(iop: list[float]) -> str:

@@ -14,7 +14,15 @@ from urllib.parse import urlencode
 from flask import current_app
 
 from .catalog import series_entry, study_row
-from .dicom import NON_IMAGE_MODALITIES, format_date, format_name, format_time, orientation_label, parse_numbers
+from .dicom import (
+    NON_IMAGE_MODALITIES,
+    format_date,
+    format_name,
+    format_time,
+    orientation_label,
+    parse_numbers,
+    tag_value,
+)
 from .extensions import cache, orthanc
 from .models import (
     Geometry,
@@ -37,8 +45,10 @@ PIXEL_DATA_TAGS = ("7fe0,0010", "7fe0,0008", "7fe0,0009")
 CACHED_PATHS = {
     "patient": ("/patients/{}", "/patients/{}/studies", "/patients/{}/series"),
     "study": ("/studies/{}", "/studies/{}/series"),
-    "series": ("/series/{}", "/series/{}/ordered-slices"),
+    "series": ("/series/{}", "/series/{}/ordered-slices", "/series/{}/instances"),
 }
+#: Objects built from that JSON and cached as well (gallery/stack.py), dropped along with it.
+DERIVED_KEYS = {"patient": (), "study": (), "series": ("stack:{}",)}
 
 
 def cached_json(path: str, params: dict[str, Any] | None = None, ttl: int | None = None) -> Any:
@@ -54,10 +64,10 @@ def cached_json(path: str, params: dict[str, Any] | None = None, ttl: int | None
 def forget(patients: Iterable[str] = (), studies: Iterable[str] = (), series: Iterable[str] = ()) -> None:
     """Drop cached hierarchy JSON of resources an upload or delete changed."""
     keys = [
-        "json:" + template.format(resource_id)
+        template.format(resource_id)
         for level, ids in (("patient", patients), ("study", studies), ("series", series))
         for resource_id in ids
-        for template in CACHED_PATHS[level]
+        for template in (*("json:" + path for path in CACHED_PATHS[level]), *DERIVED_KEYS[level])
     ]
     if keys:
         cache.delete_many(*keys)
@@ -171,12 +181,23 @@ def parent_study(series_id: str) -> str:
     return cached_json(f"/series/{series_id}")["ParentStudy"]
 
 
-def middle_slice(series_id: str) -> Slice | None:
-    """The middle image of a series in slice order (its representative thumbnail)."""
+def series_slices(series_id: str) -> list[Slice]:
+    """The images of a series in slice order: 2 Orthanc calls."""
     require_id(series_id)
     data = cached_json(f"/series/{series_id}")
     slices, _ = ordered_slices(series_id, data.get("Instances") or [])
+    return slices
+
+
+def middle_slice(series_id: str) -> Slice | None:
+    """The middle image of a series in slice order (its representative thumbnail)."""
+    slices = series_slices(series_id)
     return slices[len(slices) // 2] if slices else None
+
+
+def series_instances(series_id: str) -> list[dict[str, Any]]:
+    """Orthanc's expanded instance list: per-instance position, orientation, frames and file size."""
+    return cached_json(f"/series/{series_id}/instances")
 
 
 def instance_tags(instance_id: str) -> dict[str, Any]:
@@ -184,25 +205,19 @@ def instance_tags(instance_id: str) -> dict[str, Any]:
     return cached_json(f"/instances/{instance_id}/tags", ttl=current_app.config["IMAGE_TTL"])
 
 
-def _value(tags: dict[str, Any], key: str) -> str:
-    entry = tags.get(key)
-    value = entry.get("Value") if isinstance(entry, dict) else None
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _int(tags: dict[str, Any], key: str) -> int | None:
-    numbers = parse_numbers(_value(tags, key))
+    numbers = parse_numbers(tag_value(tags, key))
     return int(numbers[0]) if numbers else None
 
 
 def geometry(tags: dict[str, Any]) -> Geometry:
-    thickness = parse_numbers(_value(tags, "0018,0050"))
+    thickness = parse_numbers(tag_value(tags, "0018,0050"))
     return Geometry(
         rows=_int(tags, "0028,0010"),
         columns=_int(tags, "0028,0011"),
-        pixel_spacing=tuple(parse_numbers(_value(tags, "0028,0030"))),
+        pixel_spacing=tuple(parse_numbers(tag_value(tags, "0028,0030"))),
         slice_thickness=thickness[0] if thickness else None,
-        orientation=orientation_label(parse_numbers(_value(tags, "0020,0037"))),
+        orientation=orientation_label(parse_numbers(tag_value(tags, "0020,0037"))),
     )
 
 
@@ -269,9 +284,9 @@ def load_instance(instance_id: str) -> Instance:
     frames = _int(tags, "0028,0008") or 1
     return Instance(
         id=instance_id,
-        uid=_value(tags, "0008,0018"),
-        number=_value(tags, "0020,0013"),
-        sop_class=_value(tags, "0008,0016"),
+        uid=tag_value(tags, "0008,0018"),
+        number=tag_value(tags, "0020,0013"),
+        sop_class=tag_value(tags, "0008,0016"),
         patient=patient_ref(study["ParentPatient"], study.get("PatientMainDicomTags", {})),
         study=study_ref(study["ID"], _tags(study)),
         series=SeriesRef(

@@ -68,9 +68,10 @@ def _native_box(instance_id: str) -> int | None:
     return limit if sides and max(sides) > limit else None
 
 
-def render(spec: Rendering) -> Image:
+def render(spec: Rendering, store: bool = True) -> Image:
     """The image for `spec`, from the cache or Orthanc; a placeholder if Orthanc cannot render it.
 
+    `store=False` reads the cache but does not fill it (exports of whole series).
     Raises OrthancNotFound for an unknown instance or frame.
     """
     require_id(spec.instance)
@@ -100,7 +101,10 @@ def render(spec: Rendering) -> Image:
             spec.etag,
             placeholder=True,
         )
-    cache.set(spec.key, (image.content, image.content_type, image.placeholder), timeout=current_app.config["IMAGE_TTL"])
+    if store:
+        cache.set(
+            spec.key, (image.content, image.content_type, image.placeholder), timeout=current_app.config["IMAGE_TTL"]
+        )
     return image
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from datetime import date
 
 from flask import abort, request
@@ -37,6 +39,30 @@ def int_arg(name: str, default: int, minimum: int = 0, maximum: int | None = Non
         bounds = f"from {minimum}" + (f" to {maximum}" if maximum is not None else "")
         abort(400, f"'{name}' must be {bounds}; got {value}.")
     return value
+
+
+def float_arg(name: str) -> float | None:
+    """A finite number, or None when absent."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        abort(400, f"'{name}' must be a number, not '{raw[:40]}'.")
+    if not math.isfinite(value):
+        abort(400, f"'{name}' must be a finite number, not '{raw[:40]}'.")
+    return value
+
+
+def choice_arg(name: str, choices: Sequence[str], default: str) -> str:
+    """One of `choices` (case-insensitive), or `default` when absent."""
+    raw = request.args.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        abort(400, f"'{name}' must be one of {', '.join(choices)}; got '{raw[:40]}'.")
+    return raw
 
 
 def page_arg() -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ KOREAN = PatientInfo("홍^길동", "KR-0001", "19850101", "M")
 ACCENTED = PatientInfo("García^José", "ES-0001", "19790905", "M")
 HTML_NAME = PatientInfo('<script>alert("x")</script>^<b>Bold</b>', "XSS-0001", "20000101", "F")
 VOLUME_PATIENT = PatientInfo("Volume^Test", "VOL-0001", "19700101", "O")
+TWO_SERIES_PATIENT = PatientInfo("Series^Two", "TWO-0001", "19800101", "F")
 FILLER_COUNT = 60
 VOLUME_SLICES = 40
 VOLUME_SIZE = 64
@@ -42,6 +44,7 @@ class Archive:
     html: Stored | None = None
     multiframe: Stored | None = None  # a 10-frame MR from pydicom
     structured_report: Stored | None = None
+    two_series: list[Stored] = field(default_factory=list)  # one study: 2 CT series × 3 small images
     files: dict[str, Stored] = field(default_factory=dict)  # pydicom file name -> where it landed
     originals: dict[str, str] = field(default_factory=dict)  # instance ID -> sha256 of the uploaded bytes
     filler_patients: int = FILLER_COUNT
@@ -83,6 +86,8 @@ def load_archive(client: OrthancClient) -> Archive:
     archive.korean = store(client, next(small_study(named_study(KOREAN, "Chest CT", "20230115"))), archive)
     archive.accented = store(client, next(small_study(named_study(ACCENTED, "Abdomen CT", "20220610"))), archive)
     archive.html = store(client, next(small_study(named_study(HTML_NAME, "<i>Italic</i> study", "20210101"))), archive)
+    two_series_study = named_study(TWO_SERIES_PATIENT, "Two series", "20180505")
+    archive.two_series = [store(client, data, archive) for data in small_study(two_series_study, series=2, instances=3)]
     for n in range(FILLER_COUNT):
         filler = PatientInfo(f"Filler^Patient{n:03d}", f"FILL-{n:03d}", "19900101", "F")
         date = f"2019{1 + n % 12:02d}{1 + n % 28:02d}"
@@ -95,7 +100,23 @@ def load_archive(client: OrthancClient) -> Archive:
             continue  # pydicom ships some deliberately broken files
     archive.multiframe = archive.files["emri_small.dcm"]
     archive.structured_report = archive.files["test-SR.dcm"]
+    wait_until_stable(client)
     return archive
+
+
+def wait_until_stable(client: OrthancClient, timeout: float = 60.0) -> None:
+    """Let Orthanc declare every study and series stable (StableAge after its last file) before tests run.
+
+    Otherwise its StableStudy/StableSeries changes arrive in the middle of the
+    tests, and the list index fetches those resources while a test counts calls.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        resources = client.get_json("/studies", {"expand": ""}) + client.get_json("/series", {"expand": ""})
+        if all(resource.get("IsStable") for resource in resources):
+            return
+        time.sleep(0.25)
+    raise TimeoutError("Orthanc did not declare the test archive stable")
 
 
 def pydicom_file(name: str) -> Path:

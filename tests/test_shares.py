@@ -248,8 +248,9 @@ def test_share_revoke_in_the_browser(app, live_server, browser, archive: Archive
         assert "Volume study" in visitor.content()
 
         owner.goto(f"{live_server.url}/shares")
-        owner.click("button:has-text('Revoke')")
-        owner.wait_for_url(f"{live_server.url}/shares")
+        with owner.expect_navigation():
+            owner.click("button:has-text('Revoke')")
+        assert "No live share links" in owner.content()
         visitor.reload()
         assert "revoked" in visitor.content() and "Volume study" not in visitor.content()
     finally:

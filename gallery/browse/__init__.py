@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, Response, abort, current_app, redirect, url_for
 
 from ..access import Permission, requires
+from ..downloads import orthanc_download
 from ..extensions import catalog, orthanc
 from ..hierarchy import cached_json, load_instance, load_patient, load_series, load_study
 from ..paging import paginate
@@ -109,19 +110,11 @@ def by_uid(level: str, uid: str) -> Response:
     return redirect(url_for(f"browse.{endpoint}", **{arg: matches[0]["ID"]}))
 
 
-SAFE_FILENAME = re.compile(r"[^0-9A-Za-z._-]")
-
-
 @bp.get("/instances/<oid:instance_id>/file")
 @requires(Permission.DOWNLOAD)
 def instance_file(instance_id: str) -> Response:
     """The original DICOM file, streamed from Orthanc without buffering."""
     info = cached_json(f"/instances/{instance_id}", ttl=current_app.config["IMAGE_TTL"])
     uid = info.get("MainDicomTags", {}).get("SOPInstanceUID") or instance_id
-    stream = orthanc().stream(f"/instances/{instance_id}/file")
-    response = Response(stream.chunks, mimetype="application/dicom")
-    response.call_on_close(stream.close)
-    response.headers["Content-Disposition"] = f'attachment; filename="{SAFE_FILENAME.sub("_", uid)}.dcm"'
-    if info.get("FileSize"):
-        response.headers["Content-Length"] = str(info["FileSize"])
-    return response
+    path = f"/instances/{instance_id}/file"
+    return orthanc_download(path, f"{uid}.dcm", "application/dicom", length=info.get("FileSize"))
