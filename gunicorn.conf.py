@@ -22,3 +22,16 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
+    """Build the worker's list index at once, in the background (GALLERY_WARM_INDEX=0 turns this off).
+
+    Otherwise the first list page of each worker waits for the build (about a second per
+    10,000 patients). If Orthanc is down the warm-up only logs it.
+    """
+    if os.environ.get("GALLERY_WARM_INDEX", "1") == "0":
+        return
+    index = getattr(worker.wsgi, "extensions", {}).get("catalog")
+    if index is not None:
+        index.build_in_background()

@@ -17,6 +17,7 @@ later runs only start Orthanc on it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import random
@@ -148,7 +149,7 @@ def upload_all(client: OrthancClient, patients: int) -> int:
 
     with multiprocessing.Pool(2) as generators, ThreadPoolExecutor(UPLOAD_THREADS) as posters:
         batches = generators.imap(patient_files, range(patients), chunksize=8)
-        for batch in [landmark_files(), *batches]:
+        for batch in itertools.chain([landmark_files()], batches):
             for data in batch:
                 if failures:
                     raise failures[0]

@@ -151,6 +151,23 @@ class Catalog:
                 self._rebuild()
             self._last_poll = self.clock()
 
+    def build_in_background(self) -> threading.Thread:
+        """Build the index in a thread (gunicorn's post_worker_init), so no visitor waits for it.
+
+        A failure (Orthanc down) is only logged: the next request tries again and
+        reports 503 as usual, and requests arriving meanwhile wait for the lock.
+        """
+
+        def build() -> None:
+            try:
+                self.refresh()
+            except Exception as exc:  # a background thread has no one else to tell
+                log.warning("list index warm-up failed: %s", exc)
+
+        thread = threading.Thread(target=build, name="list-index-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def _rebuild(self) -> None:
         started = time.perf_counter()
         last_seq = self.client.get_json("/changes", {"last": ""}).get("Last", 0)

@@ -1,0 +1,203 @@
+"""The benchmark report: tables and the issue's targets, as plain text and as Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LATENCY_RATIO = 1.5
+WARM_LIST_MS = 100.0
+UNCACHED_RATIO = 0.8
+CACHED_RATIO = 3.0
+LIST_PAGES = (
+    "/patients",
+    "/patients middle page",
+    "/patients last page",
+    "/patients name search",
+    "/studies date filter",
+)
+
+
+def table(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+def calls(values: list[int]) -> str:
+    return "–".join(str(v) for v in (values if len(values) < 2 else [min(values), max(values)]))
+
+
+def size_label(patients: int) -> str:
+    return f"{patients // 1000}k" if patients % 1000 == 0 else str(patients)
+
+
+def latency_rows(size: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, page in size["pages"].items():
+        cold, warm = page["cold"], page["warm"]
+        rows.append(
+            [
+                name,
+                calls(cold["calls"]),
+                calls(warm["calls"]),
+                f"{cold['ttfb_median_ms']:.1f}",
+                f"{cold['total_median_ms']:.1f}",
+                f"{cold['total_p95_ms']:.1f}",
+                f"{warm['ttfb_median_ms']:.1f}",
+                f"{warm['total_median_ms']:.1f}",
+                f"{warm['total_p95_ms']:.1f}",
+            ]
+        )
+    return rows
+
+
+LATENCY_HEADERS = [
+    "page",
+    "calls cold",
+    "calls warm",
+    "cold TTFB",
+    "cold median",
+    "cold p95",
+    "warm TTFB",
+    "warm median",
+    "warm p95",
+]
+
+
+def targets(report: dict[str, Any]) -> list[list[str]]:
+    """[target, measured, verdict] rows; ratios compare the smallest and the largest size."""
+    sizes = sorted(report["sizes"], key=lambda s: s["patients"])
+    rows: list[list[str]] = []
+    small, large = sizes[0], sizes[-1]
+    label = f"{size_label(large['patients'])}/{size_label(small['patients'])}"
+    if len(sizes) > 1:
+        for name, page in large["pages"].items():
+            before = small["pages"][name]
+            same = all(page[state]["calls"] == before[state]["calls"] for state in ("cold", "warm"))
+            rows.append(
+                [
+                    f"Orthanc calls independent of size: {name}",
+                    f"cold {calls(before['cold']['calls'])} → {calls(page['cold']['calls'])}, "
+                    f"warm {calls(before['warm']['calls'])} → {calls(page['warm']['calls'])}",
+                    verdict(same),
+                ]
+            )
+        for state in ("warm", "cold"):
+            for name, page in large["pages"].items():
+                ratio = page[state]["total_median_ms"] / small["pages"][name][state]["total_median_ms"]
+                rows.append(
+                    [
+                        f"{state} latency {label} ≤ {LATENCY_RATIO}: {name}",
+                        f"{ratio:.2f}×",
+                        verdict(ratio <= LATENCY_RATIO),
+                    ]
+                )
+    for name in LIST_PAGES:
+        median = large["pages"][name]["warm"]["total_median_ms"]
+        rows.append(
+            [
+                f"warm {name} at {size_label(large['patients'])} < {WARM_LIST_MS:.0f} ms (median)",
+                f"{median:.1f} ms",
+                verdict(median < WARM_LIST_MS),
+            ]
+        )
+    for size in sizes:
+        thumbs = size.get("thumbnails")
+        if thumbs:
+            at = size_label(size["patients"])
+            rows.append(
+                [
+                    f"uncached thumbnails ≥ {UNCACHED_RATIO}× Orthanc direct ({at})",
+                    f"{thumbs['uncached_ratio']:.2f}×",
+                    verdict(thumbs["uncached_ratio"] >= UNCACHED_RATIO),
+                ]
+            )
+            rows.append(
+                [
+                    f"cached thumbnails ≥ {CACHED_RATIO:.0f}× Orthanc direct ({at})",
+                    f"{thumbs['cached_ratio']:.2f}×",
+                    verdict(thumbs["cached_ratio"] >= CACHED_RATIO),
+                ]
+            )
+    return rows
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def sections(report: dict[str, Any], markdown: bool) -> list[str]:
+    m = report["machine"]
+    g = report["gunicorn"]
+    out = [
+        f"Date: {report['date']}. Command: `{report['command']}`.",
+        f"Machine: {m['cores']} cores, {m['memory_gb']} GB RAM, {m['cpu']}; Python {m['python']}. "
+        f"gunicorn: {g['workers']} worker(s) × {g['threads']} threads ({g['worker_class']}).",
+    ]
+    for size in report["sizes"]:
+        a = size["archive"]
+        out.append(
+            f"\n{size_label(size['patients'])}: {a['CountPatients']} patients, {a['CountStudies']} studies, "
+            f"{a['CountSeries']} series, {a['CountInstances']} instances (Orthanc {size['orthanc_version']}); "
+            f"load average {size['load_at_start']} at start, {size['load_at_end']} at end. Times in ms."
+        )
+        out.append(table(LATENCY_HEADERS, latency_rows(size), markdown))
+    out.append("\nList index, memory and poll cost:")
+    out.append(
+        table(
+            ["size", "index build", "index memory", "poll", "worker RSS at boot", "after index", "after warm run"],
+            [
+                [
+                    size_label(s["patients"]),
+                    f"{s['index']['build_median_ms']:.0f} ms",
+                    f"{s['index']['memory_mb']:.1f} MB",
+                    f"{s['index']['poll_median_ms']:.1f} ms",
+                    f"{s['memory'].get('worker_rss_at_boot_mb', 0):.0f} MB",
+                    f"{s['memory'].get('worker_rss_after_index_mb', 0):.0f} MB",
+                    f"{s['memory']['worker_rss_after_warm_run_mb']:.0f} MB",
+                ]
+                for s in report["sizes"]
+            ],
+            markdown,
+        )
+    )
+    thumbs = [s for s in report["sizes"] if s.get("thumbnails")]
+    if thumbs:
+        first = thumbs[0]["thumbnails"]
+        out.append(
+            f"\nThumbnails/s, {first['images']} images, {first['concurrency']} concurrent requests (median of passes):"
+        )
+        out.append(
+            table(
+                ["size", "Orthanc direct", "gallery uncached", "gallery cached", "uncached ratio", "cached ratio"],
+                [
+                    [
+                        size_label(s["patients"]),
+                        f"{s['thumbnails']['median_per_second']['orthanc_direct']:.0f}",
+                        f"{s['thumbnails']['median_per_second']['gallery_uncached']:.0f}",
+                        f"{s['thumbnails']['median_per_second']['gallery_cached']:.0f}",
+                        f"{s['thumbnails']['uncached_ratio']:.2f}×",
+                        f"{s['thumbnails']['cached_ratio']:.2f}×",
+                    ]
+                    for s in thumbs
+                ],
+                markdown,
+            )
+        )
+    out.append("\nTargets:")
+    out.append(table(["target", "measured", ""], targets(report), markdown))
+    return out
+
+
+def render_text(report: dict[str, Any]) -> str:
+    return "\n".join(sections(report, markdown=False))
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    return "\n\n".join(s.strip("\n") for s in sections(report, markdown=True)) + "\n"

@@ -1,0 +1,297 @@
+"""Benchmarks: page latency, Orthanc calls per page and thumbnail throughput, at several archive sizes.
+
+    .venv/bin/python -m bench.run --patients 1000,10000        (what `make bench` runs)
+
+For each size the archive is opened (built once, see bench/dataset.py) and the
+gallery is served over real HTTP by gunicorn with gunicorn.conf.py, as in
+production. Measured:
+
+- index: building the list index in this process (the two bulk Orthanc calls, then
+  sorting), its memory, and the cost of one poll (/changes + /statistics).
+- cold: a fresh gunicorn process (empty cache, empty list index, no warm-up) answers
+  the page as its very first request; one process per page and run. For list pages
+  this includes building the index.
+- warm: one process; every page once to warm it, then all pages in turn `--repeats`
+  times. The list index polls Orthanc at most once a second, so some warm list pages
+  include that poll (2 calls): it is part of the median and p95.
+- thumbnails: the 500 slices of the landmark series, `--concurrency` requests at a
+  time: Orthanc's own /rendered (the exact request the gallery makes), then the
+  gallery uncached (fresh process), then cached, `--passes` times.
+
+Orthanc calls per answer come from the gallery's Server-Timing header (it counts
+every call its Orthanc client makes). Results: a table on stdout,
+bench/results/<time>.json and <time>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from dataclasses import asdict
+from pathlib import Path
+from urllib.parse import quote
+
+from gallery.catalog import Catalog
+from gallery.embedded import EmbeddedOrthanc, free_port
+from gallery.launch import GalleryServer, start_gunicorn
+from gallery.orthanc import OrthancClient
+
+from .dataset import Landmarks, open_archive
+from .measure import Connection, Sample, summarise, throughput
+from .report import render_markdown, render_text
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PAGE_SIZE = 50  # config.PAGE_SIZE
+#: What a browsing user needs on each request (a session cookie, once accounts exist).
+GALLERY_HEADERS: dict[str, str] = {}
+
+
+def machine() -> dict[str, object]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    memory_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line
+    )
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_kb / 1024**2, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def pages(landmarks: Landmarks, patients: int) -> dict[str, str]:
+    last = -(-patients // PAGE_SIZE)
+    return {
+        "/": "/",
+        "/patients": "/patients",
+        "/patients middle page": f"/patients?page={(last + 1) // 2}",
+        "/patients last page": f"/patients?page={last}",
+        "/patients name search": f"/patients?q={quote(landmarks.name_query)}",
+        "/studies date filter": f"/studies?from={landmarks.date_from}&to={landmarks.date_to}",
+        "study with 20 series": f"/studies/{landmarks.twenty_series_study}",
+        "series with 500 slices": f"/series/{landmarks.five_hundred_slice_series}",
+    }
+
+
+class Gallery:
+    """Starts gunicorn processes of the gallery against one Orthanc."""
+
+    def __init__(self, orthanc: EmbeddedOrthanc, log: Path) -> None:
+        self.env = {
+            **os.environ,
+            "ORTHANC_URL": orthanc.url,
+            "ORTHANC_USER": orthanc.user,
+            "ORTHANC_PASSWORD": orthanc.password,
+            "SECRET_KEY": "benchmark",
+            "GUNICORN_LOGLEVEL": "warning",
+        }
+        self.log = log
+
+    def start(self, warm_index: bool = True) -> GalleryServer:
+        env = {**self.env, "GALLERY_WARM_INDEX": "1" if warm_index else "0"}
+        return start_gunicorn(env, free_port(), log=self.log)
+
+
+def get(server: GalleryServer, path: str) -> Sample:
+    connection = Connection(server.url, GALLERY_HEADERS)
+    try:
+        return connection.get(path)
+    finally:
+        connection.close()
+
+
+def measure_index(client: OrthancClient, repeats: int) -> dict[str, float]:
+    """Build the list index as a fresh process would, then time one poll at this size."""
+    builds = []
+    for _ in range(repeats):
+        index = Catalog(client, poll_seconds=0)
+        started = time.perf_counter()
+        index.refresh()
+        index.patients()  # the sorted views, built on the first list page
+        builds.append(time.perf_counter() - started)
+    tracemalloc.start()
+    index = Catalog(client, poll_seconds=0)
+    index.refresh()
+    index.patients()
+    memory = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    last = client.get_json("/changes", {"last": ""})["Last"]
+    polls = []
+    for _ in range(10):
+        started = time.perf_counter()
+        client.get_json("/changes", {"since": last, "limit": 1000})
+        client.get_json("/statistics")
+        polls.append(time.perf_counter() - started)
+    return {
+        "build_median_ms": round(statistics.median(builds) * 1000, 1),
+        "build_max_ms": round(max(builds) * 1000, 1),
+        "memory_mb": round(memory / 1024**2, 1),
+        "poll_median_ms": round(statistics.median(polls) * 1000, 2),
+    }
+
+
+def measure_cold(gallery: Gallery, paths: dict[str, str], runs: int) -> tuple[dict[str, list[Sample]], dict]:
+    samples: dict[str, list[Sample]] = {name: [] for name in paths}
+    memory: dict[str, float] = {}
+    for run in range(runs):
+        for name, path in paths.items():
+            server = gallery.start(warm_index=False)
+            try:
+                worker = server.worker_pids()[0]
+                before = rss_mb(worker)
+                samples[name].append(get(server, path))
+                if run == 0 and name == "/patients":
+                    memory = {"worker_rss_at_boot_mb": before, "worker_rss_after_index_mb": rss_mb(worker)}
+            finally:
+                server.stop()
+    return samples, memory
+
+
+def measure_warm(gallery: Gallery, paths: dict[str, str], repeats: int) -> tuple[dict[str, list[Sample]], float]:
+    samples: dict[str, list[Sample]] = {name: [] for name in paths}
+    server = gallery.start()
+    connection = Connection(server.url, GALLERY_HEADERS)
+    try:
+        for path in paths.values():
+            connection.get(path)
+        for _ in range(repeats):
+            for name, path in paths.items():
+                samples[name].append(connection.get(path))
+        return samples, rss_mb(server.worker_pids()[0])
+    finally:
+        connection.close()
+        server.stop()
+
+
+def measure_thumbnails(
+    gallery: Gallery, orthanc: EmbeddedOrthanc, instances: list[str], concurrency: int, passes: int
+) -> dict[str, object]:
+    """Images per second: Orthanc direct, gallery uncached, gallery cached, on the same images."""
+    token = base64.b64encode(f"{orthanc.user}:{orthanc.password}".encode()).decode()
+    direct_headers = {"Authorization": f"Basic {token}", "Accept": "image/jpeg"}
+    # Exactly what the gallery asks Orthanc for a thumbnail (config THUMBNAIL_SIZE, THUMBNAIL_QUALITY).
+    direct_paths = [f"/instances/{i}/frames/0/rendered?width=256&height=256&quality=85" for i in instances]
+    gallery_paths = [f"/instances/{i}/thumbnail" for i in instances]
+    throughput(orthanc.url, direct_paths, concurrency, direct_headers)  # Orthanc reads the files once
+    rows: dict[str, list[float]] = {"orthanc_direct": [], "gallery_uncached": [], "gallery_cached": []}
+    failures = 0
+    for _ in range(passes):
+        direct = throughput(orthanc.url, direct_paths, concurrency, direct_headers)
+        server = gallery.start()
+        try:
+            uncached = throughput(server.url, gallery_paths, concurrency, GALLERY_HEADERS)
+            cached = throughput(server.url, gallery_paths, concurrency, GALLERY_HEADERS)
+        finally:
+            server.stop()
+        for key, result in (("orthanc_direct", direct), ("gallery_uncached", uncached), ("gallery_cached", cached)):
+            rows[key].append(round(result.per_second, 1))
+            failures += result.failures
+    medians = {key: statistics.median(values) for key, values in rows.items()}
+    return {
+        "images": len(instances),
+        "concurrency": concurrency,
+        "per_second": rows,
+        "median_per_second": medians,
+        "uncached_ratio": round(medians["gallery_uncached"] / medians["orthanc_direct"], 2),
+        "cached_ratio": round(medians["gallery_cached"] / medians["orthanc_direct"], 2),
+        "failures": failures,
+    }
+
+
+def run_size(patients: int, args: argparse.Namespace, stamp: str) -> dict[str, object]:
+    orthanc, landmarks, manifest = open_archive(patients)
+    try:
+        client = OrthancClient(orthanc.url, orthanc.user, orthanc.password, read_timeout=300)
+        result: dict[str, object] = {
+            "patients": patients,
+            "archive": manifest["statistics"],
+            "orthanc_version": client.get_json("/system")["Version"],
+            "landmarks": asdict(landmarks),
+            "load_at_start": load(),
+        }
+        gallery = Gallery(orthanc, RESULTS / f"{stamp}-gunicorn-{patients}.log")
+        paths = pages(landmarks, manifest["statistics"]["CountPatients"])
+        print(f"[{patients}] list index build...", flush=True)
+        result["index"] = measure_index(client, args.index_repeats)
+        print(f"[{patients}] cold pages ({args.runs} runs × {len(paths)} fresh processes)...", flush=True)
+        cold, memory = measure_cold(gallery, paths, args.runs)
+        print(f"[{patients}] warm pages ({args.repeats} rounds)...", flush=True)
+        warm, warm_rss = measure_warm(gallery, paths, args.repeats)
+        result["memory"] = {**memory, "worker_rss_after_warm_run_mb": warm_rss}
+        result["pages"] = {
+            name: {"path": path, "cold": summarise(cold[name]), "warm": summarise(warm[name])}
+            for name, path in paths.items()
+        }
+        if args.concurrency:
+            print(f"[{patients}] thumbnails ({args.passes} passes, concurrency {args.concurrency})...", flush=True)
+            instances = client.get_json(f"/series/{landmarks.five_hundred_slice_series}")["Instances"]
+            result["thumbnails"] = measure_thumbnails(gallery, orthanc, instances, args.concurrency, args.passes)
+        result["load_at_end"] = load()
+        return result
+    finally:
+        orthanc.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", default="1000,10000", help="archive sizes, comma-separated (default 1000,10000)")
+    parser.add_argument("--runs", type=int, default=5, help="cold samples per page (a fresh process each)")
+    parser.add_argument("--repeats", type=int, default=20, help="warm samples per page")
+    parser.add_argument("--index-repeats", type=int, default=3, help="list index builds timed")
+    parser.add_argument("--concurrency", type=int, default=8, help="parallel thumbnail requests (0: skip)")
+    parser.add_argument("--passes", type=int, default=3, help="thumbnail passes (direct, uncached, cached)")
+    args = parser.parse_args(argv)
+    sizes = [int(n) for n in args.patients.split(",")]
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = datetime.datetime.now().astimezone()
+    stamp = started.strftime("%Y%m%d-%H%M%S")
+    report = {
+        "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "gunicorn": gunicorn_settings(),
+        "sizes": [run_size(patients, args, stamp) for patients in sizes],
+    }
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    (RESULTS / f"{stamp}.md").write_text(render_markdown(report))
+    print(render_text(report))
+    print(f"Written: {RESULTS / stamp}.json and .md")
+
+
+def gunicorn_settings() -> dict[str, object]:
+    """The worker/thread counts gunicorn.conf.py chooses with this environment."""
+    namespace: dict[str, object] = {}
+    exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text(), namespace)
+    return {key: namespace[key] for key in ("workers", "threads", "worker_class")}
+
+
+if __name__ == "__main__":
+    main()
