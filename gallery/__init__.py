@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g
 
 import config as default_config
 
+from .assets import register_static
 from .errors import register_errorhandlers
 from .extensions import cache, csrf, init_orthanc
 from .params import OrthancIdConverter
@@ -64,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     register_guards(app)
+    register_static(app)
 
     @app.after_request
     def server_timing(response: Response) -> Response:
@@ -71,15 +73,6 @@ def register_hooks(app: Flask) -> None:
         if calls:
             seconds = g.get("orthanc_seconds", 0.0)
             response.headers["Server-Timing"] = f'orthanc;dur={seconds * 1000:.1f};desc="{calls} calls"'
-        return response
-
-    @app.after_request
-    def cache_static(response: Response) -> Response:
-        """Fingerprinted static URLs (?v=<hash>, see static_url) never change: cache them a year."""
-        if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
-            response.cache_control.public = True
-            response.cache_control.max_age = 365 * 24 * 3600
-            response.cache_control.immutable = True
         return response
 
 

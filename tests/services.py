@@ -1,4 +1,5 @@
-"""Real Redis and PostgreSQL from Debian's packages, on loopback, in throw-away folders.
+"""Real services for integration tests: Redis and PostgreSQL from Debian's packages, on
+loopback in throw-away folders, and HTTP calls to gallery processes served by gunicorn.
 
 Used by the scale-out test (and `bench.run --cache redis`). PostgreSQL refuses to
 run as root, so as root the cluster belongs to Debian's `postgres` user and its
@@ -17,10 +18,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 from gallery.embedded import POSTGRESQL_INDEX_PLUGIN, free_port
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
 POSTGRESQL_ROOT = Path("/usr/lib/postgresql")
+
+
+def gallery_get(url: str, json: bool = False) -> requests.Response:
+    """GET a page of a gallery process (gunicorn) as a browsing user: the one place to log in once accounts exist."""
+    headers = {"Accept": "application/json"} if json else {}
+    return requests.get(url, headers=headers, timeout=20)
 
 
 def postgresql_bin() -> Path | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import time
 from pathlib import Path
 
@@ -98,3 +100,19 @@ def test_wildcards_follow_dicom_rules():
     assert wildcard_matcher("j?hn*")("john smith")
     assert wildcard_matcher("ÉLODIE")("elodie")
     assert name_variants("Smith, John") == ("Smith, John", "Smith^John", "John Smith")
+
+
+def test_warm_up_builds_the_index_in_the_background(orthanc_server, archive):
+    index = Catalog(client_for(orthanc_server), poll_seconds=60)
+    index.build_in_background().join(timeout=60)
+    assert index.rebuilds == 1 and len(index.patients()) >= archive.filler_patients
+
+
+def test_warm_up_with_orthanc_down_only_logs(caplog):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    index = Catalog(OrthancClient(f"http://127.0.0.1:{closed}/", retries=0), poll_seconds=60)
+    with caplog.at_level(logging.WARNING, logger="gallery.catalog"):
+        index.build_in_background().join(timeout=10)
+    assert index.rebuilds == 0 and "warm-up failed" in caplog.text

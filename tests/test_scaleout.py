@@ -23,18 +23,12 @@ from gallery.launch import GalleryServer, start_gunicorn
 from gallery.orthanc import OrthancClient
 from gallery.synthetic import PatientInfo, StudyInfo, small_study
 
-from .services import missing_services, start_postgresql, start_redis
+from .services import gallery_get, missing_services, start_postgresql, start_redis
 
 pytestmark = pytest.mark.services
 
 if reason := missing_services():
     pytest.skip(f"scale-out services unavailable: {reason}", allow_module_level=True)
-
-
-def gallery_get(url: str, json: bool = False) -> requests.Response:
-    """GET a page of a gallery process as a browsing user (the one place to log in, once accounts exist)."""
-    headers = {"Accept": "application/json"} if json else {}
-    return requests.get(url, headers=headers, timeout=20)
 
 
 def orthanc_calls(response: requests.Response) -> int:
