@@ -18,6 +18,7 @@ import logging
 import re
 import threading
 import time
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -105,6 +106,18 @@ def name_variants(name: str) -> tuple[str, ...]:
     return (name, f"{family}^{given}", f"{given} {family}")
 
 
+@dataclass(frozen=True, slots=True)
+class Views:
+    """The index sorted for reading, rebuilt after each change; keys are the folded search texts."""
+
+    patients: list[PatientRow]  # A–Z
+    studies: list[StudyRow]  # newest first, undated last
+    patient_keys: list[str]
+    study_keys: list[str]
+    dates_ascending: list[str]  # dates of the dated studies, reversed: for bisection
+    modalities: list[str]
+
+
 def _sort_date_key(row: StudyRow) -> tuple[bool, str, str]:
     return (bool(row.date), row.date, row.time)
 
@@ -131,7 +144,7 @@ class Catalog:
         self._studies: dict[str, StudyRow] = {}
         self._series: dict[str, SeriesEntry] = {}
         self._statistics = Statistics(0, 0, 0, 0, 0)
-        self._views: tuple[list[PatientRow], list[StudyRow], list[str], list[str], list[str]] | None = None
+        self._views: Views | None = None
         self.rebuilds = 0
 
     # -- keeping current ---------------------------------------------------
@@ -251,7 +264,7 @@ class Catalog:
 
     # -- reading (call refresh() first; extensions.catalog() does, once per request) --
 
-    def _sorted_views(self) -> tuple[list[PatientRow], list[StudyRow], list[str], list[str], list[str]]:
+    def _sorted_views(self) -> Views:
         views = self._views
         if views is not None:
             return views
@@ -264,13 +277,17 @@ class Catalog:
                 (self._patient_row(rows) for rows in by_patient.values()),
                 key=lambda p: (fold(p.name), p.patient_id),
             )
-            patient_keys = [fold("\n".join((*name_variants(p.name), p.patient_id))) for p in patients]
-            study_keys = [
-                fold("\n".join((s.description, s.accession, *name_variants(s.patient_name), s.patient_id)))
-                for s in studies
-            ]
-            modalities = sorted({m for s in studies for m in s.modalities})
-            self._views = views = (patients, studies, patient_keys, study_keys, modalities)
+            self._views = views = Views(
+                patients=patients,
+                studies=studies,
+                patient_keys=[fold("\n".join((*name_variants(p.name), p.patient_id))) for p in patients],
+                study_keys=[
+                    fold("\n".join((s.description, s.accession, *name_variants(s.patient_name), s.patient_id)))
+                    for s in studies
+                ],
+                dates_ascending=[s.date for s in reversed(studies) if s.date],
+                modalities=sorted({m for s in studies for m in s.modalities}),
+            )
             return views
 
     @staticmethod
@@ -292,31 +309,36 @@ class Catalog:
 
     def patients(self, query: str = "") -> list[PatientRow]:
         """All patients A–Z by name, optionally filtered by name or patient ID."""
-        patients, _, keys, _, _ = self._sorted_views()
+        views = self._sorted_views()
         if not query.strip():
-            return patients
+            return views.patients
         matches = wildcard_matcher(query)
-        return [p for p, key in zip(patients, keys, strict=True) if matches(key)]
+        return [p for p, key in zip(views.patients, views.patient_keys, strict=True) if matches(key)]
 
     def studies(self, query: str = "", modality: str = "", date_from: str = "", date_to: str = "") -> list[StudyRow]:
-        """Studies newest first, filtered by text, modality and an ISO date range."""
-        _, studies, _, keys, _ = self._sorted_views()
+        """Studies newest first, filtered by text, modality and an ISO date range.
+
+        The date range is found by bisection in the date-sorted list, so only the
+        studies inside it are looked at.
+        """
+        views = self._sorted_views()
+        rows, keys = views.studies, views.study_keys
+        if date_from or date_to:
+            dates, dated = views.dates_ascending, len(views.dates_ascending)
+            start = dated - (bisect_right(dates, date_to) if date_to else dated)
+            stop = dated - (bisect_left(dates, date_from) if date_from else 0)
+            rows, keys = rows[start:stop], keys[start:stop]
+        if not (query.strip() or modality):
+            return rows
         matches = wildcard_matcher(query) if query.strip() else None
-        selected = []
-        for row, key in zip(studies, keys, strict=True):
-            if modality and modality not in row.modalities:
-                continue
-            if date_from and (not row.date or row.date < date_from):
-                continue
-            if date_to and (not row.date or row.date > date_to):
-                continue
-            if matches and not matches(key):
-                continue
-            selected.append(row)
-        return selected
+        return [
+            row
+            for row, key in zip(rows, keys, strict=True)
+            if (not modality or modality in row.modalities) and (matches is None or matches(key))
+        ]
 
     def modalities(self) -> list[str]:
-        return self._sorted_views()[4]
+        return self._sorted_views().modalities
 
     def forget(self, *, studies: Iterable[str] = (), series: Iterable[str] = ()) -> None:
         """Drop deleted resources at once, so this process needs no rebuild after its own deletes."""

@@ -116,3 +116,28 @@ def test_warm_up_with_orthanc_down_only_logs(caplog):
     with caplog.at_level(logging.WARNING, logger="gallery.catalog"):
         index.build_in_background().join(timeout=10)
     assert index.rebuilds == 0 and "warm-up failed" in caplog.text
+
+
+def test_date_ranges_match_a_plain_scan_at_every_boundary(orthanc_server, archive):
+    index = Catalog(client_for(orthanc_server), poll_seconds=60)
+    index.refresh()
+    everything = index.studies()
+    dates = sorted({s.date for s in everything if s.date})
+    assert len(dates) > 10
+    for date_from, date_to in [
+        (dates[0], dates[-1]),
+        (dates[3], dates[3]),
+        (dates[2], dates[7]),
+        (dates[5], ""),
+        ("", dates[5]),
+        ("1800-01-01", "1800-12-31"),
+        ("2019-02-30", "2019-06-01"),  # bounds need not be real dates or stored ones
+    ]:
+        expected = [
+            s
+            for s in everything
+            if s.date and (not date_from or s.date >= date_from) and (not date_to or s.date <= date_to)
+        ]
+        assert index.studies(date_from=date_from, date_to=date_to) == expected, (date_from, date_to)
+    cr_2019 = index.studies(modality="CR", date_from="2019-01-01", date_to="2019-12-31")
+    assert cr_2019 and all(s.date.startswith("2019") and "CR" in s.modalities for s in cr_2019)
