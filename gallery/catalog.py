@@ -145,6 +145,7 @@ class Catalog:
         self._series: dict[str, SeriesEntry] = {}
         self._statistics = Statistics(0, 0, 0, 0, 0)
         self._views: Views | None = None
+        self._folded: dict[str, str] = {}
         self.rebuilds = 0
 
     # -- keeping current ---------------------------------------------------
@@ -269,25 +270,35 @@ class Catalog:
         if views is not None:
             return views
         with self._lock:
+            # Folding is most of the work: texts folded for the previous views are reused,
+            # so re-sorting after a few new studies stays cheap at any archive size.
+            previous, folded = self._folded, {}
+
+            def fold_once(text: str) -> str:
+                value = previous.get(text)
+                folded[text] = value = fold(text) if value is None else value
+                return value
+
             studies = sorted(self._studies.values(), key=_sort_date_key, reverse=True)
             by_patient: dict[str, list[StudyRow]] = defaultdict(list)
             for row in studies:
                 by_patient[row.patient].append(row)
             patients = sorted(
                 (self._patient_row(rows) for rows in by_patient.values()),
-                key=lambda p: (fold(p.name), p.patient_id),
+                key=lambda p: (fold_once(p.name), p.patient_id),
             )
             self._views = views = Views(
                 patients=patients,
                 studies=studies,
-                patient_keys=[fold("\n".join((*name_variants(p.name), p.patient_id))) for p in patients],
+                patient_keys=[fold_once("\n".join((*name_variants(p.name), p.patient_id))) for p in patients],
                 study_keys=[
-                    fold("\n".join((s.description, s.accession, *name_variants(s.patient_name), s.patient_id)))
+                    fold_once("\n".join((s.description, s.accession, *name_variants(s.patient_name), s.patient_id)))
                     for s in studies
                 ],
                 dates_ascending=[s.date for s in reversed(studies) if s.date],
                 modalities=sorted({m for s in studies for m in s.modalities}),
             )
+            self._folded = folded
             return views
 
     @staticmethod
