@@ -144,6 +144,9 @@ class OrthancClient:
         self.timeout = (connect_timeout, read_timeout)
         self.observer = observer
         self.session = requests.Session()
+        # Orthanc is an internal service: HTTP(S)_PROXY and ~/.netrc meant for other traffic must not
+        # apply, and looking them up on every call costs ~10% of a proxied thumbnail's CPU time.
+        self.session.trust_env = False
         if user:
             self.session.auth = (user, password)
         # Orthanc gzips by default; decompressing costs far more than loopback bytes.

@@ -156,6 +156,16 @@ def test_a_get_on_a_connection_orthanc_dropped_is_sent_again(orthanc_server, mon
     assert client.get_json("/statistics")["CountInstances"] >= 0
 
 
+def test_proxy_settings_of_the_environment_do_not_apply(orthanc_server, monkeypatch):
+    dead_proxy = f"http://127.0.0.1:{closed_port()}/"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, dead_proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = OrthancClient(orthanc_server.url, orthanc_server.user, orthanc_server.password, retries=0)
+    assert client.get_json("/system")["Name"] == "OrthancGallery"
+
+
 def test_observer_sees_every_call(orthanc_server):
     seen = []
     client = OrthancClient(
