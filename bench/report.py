@@ -108,9 +108,8 @@ def targets(report: dict[str, Any]) -> list[list[str]]:
             ]
         )
     for size in sizes:
-        thumbs = size.get("thumbnails")
-        if thumbs:
-            at = size_label(size["patients"])
+        for images, thumbs in size.get("thumbnails", {}).items():
+            at = f"{size_label(size['patients'])}, {images}"
             rows.append(
                 [
                     f"uncached thumbnails ≥ {UNCACHED_RATIO}× Orthanc direct ({at})",
@@ -138,7 +137,7 @@ def sections(report: dict[str, Any], markdown: bool) -> list[str]:
     out = [
         f"Date: {report['date']}. Command: `{report['command']}`.",
         f"Machine: {m['cores']} cores, {m['memory_gb']} GB RAM, {m['cpu']}; Python {m['python']}. "
-        f"gunicorn: {g['workers']} worker(s) × {g['threads']} threads ({g['worker_class']}).",
+        f"gunicorn: {g['workers']} worker(s) × {g['threads']} threads ({g['worker_class']}), {report['cache']}.",
     ]
     for size in report["sizes"]:
         a = size["archive"]
@@ -151,11 +150,21 @@ def sections(report: dict[str, Any], markdown: bool) -> list[str]:
     out.append("\nList index, memory and poll cost:")
     out.append(
         table(
-            ["size", "index build", "index memory", "poll", "worker RSS at boot", "after index", "after warm run"],
+            [
+                "size",
+                "index build",
+                "re-sort",
+                "index memory",
+                "poll",
+                "worker RSS at boot",
+                "after index",
+                "after warm run",
+            ],
             [
                 [
                     size_label(s["patients"]),
                     f"{s['index']['build_median_ms']:.0f} ms",
+                    f"{s['index'].get('resort_median_ms', float('nan')):.0f} ms",
                     f"{s['index']['memory_mb']:.1f} MB",
                     f"{s['index']['poll_median_ms']:.1f} ms",
                     f"{s['memory'].get('worker_rss_at_boot_mb', 0):.0f} MB",
@@ -167,29 +176,30 @@ def sections(report: dict[str, Any], markdown: bool) -> list[str]:
             markdown,
         )
     )
-    thumbs = [s for s in report["sizes"] if s.get("thumbnails")]
-    if thumbs:
-        first = thumbs[0]["thumbnails"]
-        out.append(
-            f"\nThumbnails/s, {first['images']} images, {first['concurrency']} concurrent requests (median of passes):"
-        )
-        out.append(
-            table(
-                ["size", "Orthanc direct", "gallery uncached", "gallery cached", "uncached ratio", "cached ratio"],
-                [
-                    [
-                        size_label(s["patients"]),
-                        f"{s['thumbnails']['median_per_second']['orthanc_direct']:.0f}",
-                        f"{s['thumbnails']['median_per_second']['gallery_uncached']:.0f}",
-                        f"{s['thumbnails']['median_per_second']['gallery_cached']:.0f}",
-                        f"{s['thumbnails']['uncached_ratio']:.2f}×",
-                        f"{s['thumbnails']['cached_ratio']:.2f}×",
-                    ]
-                    for s in thumbs
-                ],
-                markdown,
+    for s in report["sizes"]:
+        if "redis_used_mb" in s["memory"]:
+            out.append(
+                f"Redis ({size_label(s['patients'])}) after the warm run: {s['memory']['redis_used_mb']} MB in "
+                f"{s['memory']['redis_keys']} keys."
             )
-        )
+    thumbnail_rows = [
+        [
+            size_label(s["patients"]),
+            images,
+            f"{t['median_per_second']['orthanc_direct']:.0f}",
+            f"{t['median_per_second']['gallery_uncached']:.0f}",
+            f"{t['median_per_second']['gallery_cached']:.0f}",
+            f"{t['uncached_ratio']:.2f}×",
+            f"{t['cached_ratio']:.2f}×",
+        ]
+        for s in report["sizes"]
+        for images, t in s.get("thumbnails", {}).items()
+    ]
+    if thumbnail_rows:
+        concurrency = next(t["concurrency"] for s in report["sizes"] for t in s.get("thumbnails", {}).values())
+        out.append(f"\nThumbnails per second, {concurrency} concurrent requests (median of passes):")
+        headers = ["size", "images", "Orthanc direct", "gallery uncached", "gallery cached", "uncached", "cached"]
+        out.append(table(headers, thumbnail_rows, markdown))
     out.append("\nTargets:")
     out.append(table(["target", "measured", ""], targets(report), markdown))
     return out

@@ -33,16 +33,21 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from dataclasses import asdict
 from pathlib import Path
+from unittest import mock
 from urllib.parse import quote
+
+import redis
 
 from gallery.catalog import Catalog
 from gallery.embedded import EmbeddedOrthanc, free_port
 from gallery.launch import GalleryServer, start_gunicorn
 from gallery.orthanc import OrthancClient
+from tests.services import start_redis
 
 from .dataset import Landmarks, open_archive
 from .measure import Connection, Sample, summarise, throughput
@@ -103,9 +108,10 @@ def pages(landmarks: Landmarks, patients: int) -> dict[str, str]:
 class Gallery:
     """Starts gunicorn processes of the gallery against one Orthanc."""
 
-    def __init__(self, orthanc: EmbeddedOrthanc, log: Path) -> None:
+    def __init__(self, orthanc: EmbeddedOrthanc, log: Path, redis_url: str = "") -> None:
         self.env = {
             **os.environ,
+            **cache_settings(redis_url),
             "ORTHANC_URL": orthanc.url,
             "ORTHANC_USER": orthanc.user,
             "ORTHANC_PASSWORD": orthanc.password,
@@ -113,10 +119,26 @@ class Gallery:
             "GUNICORN_LOGLEVEL": "warning",
         }
         self.log = log
+        self.redis = redis.Redis.from_url(redis_url) if redis_url else None
 
     def start(self, warm_index: bool = True) -> GalleryServer:
+        """A fresh gallery process, with an empty cache (Redis is emptied too)."""
+        if self.redis is not None:
+            self.redis.flushdb()
         env = {**self.env, "GALLERY_WARM_INDEX": "1" if warm_index else "0"}
         return start_gunicorn(env, free_port(), log=self.log)
+
+    def redis_memory(self) -> dict[str, float]:
+        if self.redis is None:
+            return {}
+        return {
+            "redis_used_mb": round(self.redis.info("memory")["used_memory"] / 1024**2, 1),
+            "redis_keys": self.redis.dbsize(),
+        }
+
+
+def cache_settings(redis_url: str) -> dict[str, str]:
+    return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url} if redis_url else {"CACHE_TYPE": "SimpleCache"}
 
 
 def get(server: GalleryServer, path: str) -> Sample:
@@ -136,6 +158,12 @@ def measure_index(client: OrthancClient, repeats: int) -> dict[str, float]:
         index.refresh()
         index.patients()  # the sorted views, built on the first list page
         builds.append(time.perf_counter() - started)
+    resorts = []
+    for _ in range(repeats):
+        index.forget()  # as after any change: the next read sorts again
+        started = time.perf_counter()
+        index.patients()
+        resorts.append(time.perf_counter() - started)
     tracemalloc.start()
     index = Catalog(client, poll_seconds=0)
     index.refresh()
@@ -152,6 +180,7 @@ def measure_index(client: OrthancClient, repeats: int) -> dict[str, float]:
     return {
         "build_median_ms": round(statistics.median(builds) * 1000, 1),
         "build_max_ms": round(max(builds) * 1000, 1),
+        "resort_median_ms": round(statistics.median(resorts) * 1000, 1),
         "memory_mb": round(memory / 1024**2, 1),
         "poll_median_ms": round(statistics.median(polls) * 1000, 2),
     }
@@ -202,12 +231,14 @@ def measure_thumbnails(
     throughput(orthanc.url, direct_paths, concurrency, direct_headers)  # Orthanc reads the files once
     rows: dict[str, list[float]] = {"orthanc_direct": [], "gallery_uncached": [], "gallery_cached": []}
     failures = 0
+    cache_memory: dict[str, float] = {}
     for _ in range(passes):
         direct = throughput(orthanc.url, direct_paths, concurrency, direct_headers)
         server = gallery.start()
         try:
             uncached = throughput(server.url, gallery_paths, concurrency, GALLERY_HEADERS)
             cached = throughput(server.url, gallery_paths, concurrency, GALLERY_HEADERS)
+            cache_memory = gallery.redis_memory()
         finally:
             server.stop()
         for key, result in (("orthanc_direct", direct), ("gallery_uncached", uncached), ("gallery_cached", cached)):
@@ -222,10 +253,11 @@ def measure_thumbnails(
         "uncached_ratio": round(medians["gallery_uncached"] / medians["orthanc_direct"], 2),
         "cached_ratio": round(medians["gallery_cached"] / medians["orthanc_direct"], 2),
         "failures": failures,
+        **cache_memory,
     }
 
 
-def run_size(patients: int, args: argparse.Namespace, stamp: str) -> dict[str, object]:
+def run_size(patients: int, args: argparse.Namespace, stamp: str, redis_url: str) -> dict[str, object]:
     orthanc, landmarks, manifest = open_archive(patients)
     try:
         client = OrthancClient(orthanc.url, orthanc.user, orthanc.password, read_timeout=300)
@@ -236,7 +268,7 @@ def run_size(patients: int, args: argparse.Namespace, stamp: str) -> dict[str, o
             "landmarks": asdict(landmarks),
             "load_at_start": load(),
         }
-        gallery = Gallery(orthanc, RESULTS / f"{stamp}-gunicorn-{patients}.log")
+        gallery = Gallery(orthanc, RESULTS / f"{stamp}-gunicorn-{patients}.log", redis_url)
         paths = pages(landmarks, manifest["statistics"]["CountPatients"])
         print(f"[{patients}] list index build...", flush=True)
         result["index"] = measure_index(client, args.index_repeats)
@@ -244,15 +276,22 @@ def run_size(patients: int, args: argparse.Namespace, stamp: str) -> dict[str, o
         cold, memory = measure_cold(gallery, paths, args.runs)
         print(f"[{patients}] warm pages ({args.repeats} rounds)...", flush=True)
         warm, warm_rss = measure_warm(gallery, paths, args.repeats)
-        result["memory"] = {**memory, "worker_rss_after_warm_run_mb": warm_rss}
+        result["memory"] = {**memory, "worker_rss_after_warm_run_mb": warm_rss, **gallery.redis_memory()}
         result["pages"] = {
             name: {"path": path, "cold": summarise(cold[name]), "warm": summarise(warm[name])}
             for name, path in paths.items()
         }
         if args.concurrency:
             print(f"[{patients}] thumbnails ({args.passes} passes, concurrency {args.concurrency})...", flush=True)
-            instances = client.get_json(f"/series/{landmarks.five_hundred_slice_series}")["Instances"]
-            result["thumbnails"] = measure_thumbnails(gallery, orthanc, instances, args.concurrency, args.passes)
+            result["thumbnails"] = {
+                name: measure_thumbnails(
+                    gallery, orthanc, client.get_json(f"/series/{series}")["Instances"], args.concurrency, args.passes
+                )
+                for name, series in (
+                    ("64² MR, 500 slices", landmarks.five_hundred_slice_series),
+                    ("256² MR, 100 slices", landmarks.typical_mr_series),
+                )
+            }
         result["load_at_end"] = load()
         return result
     finally:
@@ -267,29 +306,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--index-repeats", type=int, default=3, help="list index builds timed")
     parser.add_argument("--concurrency", type=int, default=8, help="parallel thumbnail requests (0: skip)")
     parser.add_argument("--passes", type=int, default=3, help="thumbnail passes (direct, uncached, cached)")
+    parser.add_argument(
+        "--redis", action="store_true", help="share the cache in a local Redis (gunicorn: 2 workers/core)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.patients.split(",")]
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = datetime.datetime.now().astimezone()
     stamp = started.strftime("%Y%m%d-%H%M%S")
-    report = {
-        "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date": started.isoformat(timespec="seconds"),
-        "machine": machine(),
-        "gunicorn": gunicorn_settings(),
-        "sizes": [run_size(patients, args, stamp) for patients in sizes],
-    }
+    redis_server = start_redis(Path(tempfile.mkdtemp(prefix="bench-redis-"))) if args.redis else None
+    redis_url = redis_server.url if redis_server else ""
+    try:
+        report = {
+            "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "date": started.isoformat(timespec="seconds"),
+            "machine": machine(),
+            "cache": cache_settings(redis_url)["CACHE_TYPE"],
+            "gunicorn": gunicorn_settings(cache_settings(redis_url)),
+            "sizes": [run_size(patients, args, stamp, redis_url) for patients in sizes],
+        }
+    finally:
+        if redis_server:
+            redis_server.stop()
     (RESULTS / f"{stamp}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     (RESULTS / f"{stamp}.md").write_text(render_markdown(report))
     print(render_text(report))
     print(f"Written: {RESULTS / stamp}.json and .md")
 
 
-def gunicorn_settings() -> dict[str, object]:
+def gunicorn_settings(env: dict[str, str]) -> dict[str, object]:
     """The worker/thread counts gunicorn.conf.py chooses with this environment."""
     namespace: dict[str, object] = {}
-    exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text(), namespace)
+    with mock.patch.dict(os.environ, env):
+        exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text(), namespace)
     return {key: namespace[key] for key in ("workers", "threads", "worker_class")}
 
 

@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 
 from flask import current_app
 
+from .caching import cache_delete_many, cache_get, cache_set
 from .catalog import series_entry, study_row
 from .dicom import NON_IMAGE_MODALITIES, format_date, format_name, format_time, orientation_label, parse_numbers
-from .extensions import cache, orthanc
+from .extensions import orthanc
 from .models import (
     Geometry,
     Instance,
@@ -44,10 +45,10 @@ CACHED_PATHS = {
 def cached_json(path: str, params: dict[str, Any] | None = None, ttl: int | None = None) -> Any:
     """Orthanc JSON for `path`, from the cache when fresh."""
     key = "json:" + path + ("?" + urlencode(params) if params else "")
-    value = cache.get(key)
+    value = cache_get(key)
     if value is None:
         value = orthanc().get_json(path, params)
-        cache.set(key, value, timeout=ttl if ttl is not None else current_app.config["HIERARCHY_TTL"])
+        cache_set(key, value, timeout=ttl if ttl is not None else current_app.config["HIERARCHY_TTL"])
     return value
 
 
@@ -60,7 +61,7 @@ def forget(patients: Iterable[str] = (), studies: Iterable[str] = (), series: It
         for template in CACHED_PATHS[level]
     ]
     if keys:
-        cache.delete_many(*keys)
+        cache_delete_many(*keys)
 
 
 def _tags(data: dict[str, Any]) -> dict[str, str]:

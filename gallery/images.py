@@ -13,7 +13,8 @@ from html import escape
 
 from flask import current_app
 
-from .extensions import cache, orthanc
+from .caching import cache_get, cache_set
+from .extensions import orthanc
 from .hierarchy import instance_tags
 from .orthanc import OrthancUnsupported, require_id
 
@@ -74,7 +75,7 @@ def render(spec: Rendering) -> Image:
     Raises OrthancNotFound for an unknown instance or frame.
     """
     require_id(spec.instance)
-    cached = cache.get(spec.key)
+    cached = cache_get(spec.key)
     if cached is not None:
         content, content_type, placeholder = cached
         return Image(content, content_type, spec.etag, placeholder)
@@ -100,7 +101,7 @@ def render(spec: Rendering) -> Image:
             spec.etag,
             placeholder=True,
         )
-    cache.set(spec.key, (image.content, image.content_type, image.placeholder), timeout=current_app.config["IMAGE_TTL"])
+    cache_set(spec.key, (image.content, image.content_type, image.placeholder), timeout=current_app.config["IMAGE_TTL"])
     return image
 
 
