@@ -31,9 +31,6 @@ CACHE_TYPE = "SimpleCache"
 CACHE_DEFAULT_TIMEOUT = 300
 CACHE_THRESHOLD = 5000
 CACHE_KEY_PREFIX = "gallery:"
-#: Passed to the Redis client (RedisCache only): an unreachable Redis must fail fast,
-#: and the gallery then goes without its cache for a while (gallery/caching.py).
-CACHE_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
 
 #: Seconds that hierarchy data (patient, study and series JSON) is cached.
 HIERARCHY_TTL = 30

@@ -50,6 +50,9 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    if app.config["CACHE_TYPE"].endswith("RedisCache"):
+        # An unreachable Redis must fail fast; the gallery then goes without it a while (caching.py).
+        app.config.setdefault("CACHE_OPTIONS", {"socket_connect_timeout": 1.0, "socket_timeout": 1.0})
     cache.init_app(app)
     csrf.init_app(app)
     init_orthanc(app)
