@@ -15,7 +15,6 @@ whatever the number of patients.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from bisect import bisect_left, bisect_right
@@ -27,6 +26,7 @@ from typing import Any
 from .dicom import NON_IMAGE_MODALITIES, fold, format_date, format_name, format_time
 from .models import PatientRow, Statistics, StudyRow
 from .orthanc import OrthancClient, OrthancNotFound
+from .textsearch import KeyIndex, name_variants
 
 log = logging.getLogger(__name__)
 
@@ -84,36 +84,14 @@ def study_row(data: dict[str, Any], series: list[SeriesEntry]) -> StudyRow:
     )
 
 
-def wildcard_matcher(query: str) -> Callable[[str], bool]:
-    """Case- and accent-insensitive matching as DICOM users expect.
-
-    Without `*`/`?` the query matches anywhere ("smi" finds "SMITH^JOHN");
-    with them it must match a whole field ("smi*" means "starts with smi").
-    """
-    folded = fold(query.strip())
-    if "*" not in folded and "?" not in folded:
-        return lambda text: folded in text
-    pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in folded)
-    compiled = re.compile(pattern, re.DOTALL)
-    return lambda text: any(compiled.fullmatch(part) for part in text.split("\n"))
-
-
-def name_variants(name: str) -> tuple[str, ...]:
-    """ "Smith, John" is also found as "Smith^John" (DICOM) and "John Smith"."""
-    if ", " not in name:
-        return (name,)
-    family, given = name.split(", ", 1)
-    return (name, f"{family}^{given}", f"{given} {family}")
-
-
 @dataclass(frozen=True, slots=True)
 class Views:
     """The index sorted for reading, rebuilt after each change; keys are the folded search texts."""
 
     patients: list[PatientRow]  # A–Z
     studies: list[StudyRow]  # newest first, undated last
-    patient_keys: list[str]
-    study_keys: list[str]
+    patient_search: KeyIndex
+    study_search: KeyIndex
     dates_ascending: list[str]  # dates of the dated studies, reversed: for bisection
     modalities: list[str]
 
@@ -290,11 +268,15 @@ class Catalog:
             self._views = views = Views(
                 patients=patients,
                 studies=studies,
-                patient_keys=[fold_once("\n".join((*name_variants(p.name), p.patient_id))) for p in patients],
-                study_keys=[
-                    fold_once("\n".join((s.description, s.accession, *name_variants(s.patient_name), s.patient_id)))
-                    for s in studies
-                ],
+                patient_search=KeyIndex(
+                    [fold_once("\n".join((*name_variants(p.name), p.patient_id))) for p in patients]
+                ),
+                study_search=KeyIndex(
+                    [
+                        fold_once("\n".join((s.description, s.accession, *name_variants(s.patient_name), s.patient_id)))
+                        for s in studies
+                    ]
+                ),
                 dates_ascending=[s.date for s in reversed(studies) if s.date],
                 modalities=sorted({m for s in studies for m in s.modalities}),
             )
@@ -323,30 +305,27 @@ class Catalog:
         views = self._sorted_views()
         if not query.strip():
             return views.patients
-        matches = wildcard_matcher(query)
-        return [p for p, key in zip(views.patients, views.patient_keys, strict=True) if matches(key)]
+        return [views.patients[i] for i in views.patient_search.matching(query)]
 
     def studies(self, query: str = "", modality: str = "", date_from: str = "", date_to: str = "") -> list[StudyRow]:
         """Studies newest first, filtered by text, modality and an ISO date range.
 
-        The date range is found by bisection in the date-sorted list, so only the
-        studies inside it are looked at.
+        The date range is found by bisection in the date-sorted list and the text
+        by the search index, so neither looks at every study.
         """
         views = self._sorted_views()
-        rows, keys = views.studies, views.study_keys
+        start, stop = 0, len(views.studies)
         if date_from or date_to:
             dates, dated = views.dates_ascending, len(views.dates_ascending)
             start = dated - (bisect_right(dates, date_to) if date_to else dated)
             stop = dated - (bisect_left(dates, date_from) if date_from else 0)
-            rows, keys = rows[start:stop], keys[start:stop]
-        if not (query.strip() or modality):
-            return rows
-        matches = wildcard_matcher(query) if query.strip() else None
-        return [
-            row
-            for row, key in zip(rows, keys, strict=True)
-            if (not modality or modality in row.modalities) and (matches is None or matches(key))
-        ]
+        if query.strip():
+            rows = [views.studies[i] for i in views.study_search.matching(query) if start <= i < stop]
+        elif (start, stop) == (0, len(views.studies)):
+            rows = views.studies
+        else:
+            rows = views.studies[start:stop]
+        return [row for row in rows if modality in row.modalities] if modality else rows
 
     def modalities(self) -> list[str]:
         return self._sorted_views().modalities

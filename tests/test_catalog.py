@@ -7,10 +7,12 @@ import socket
 import time
 from pathlib import Path
 
-from gallery.catalog import Catalog, name_variants, wildcard_matcher
+from gallery.catalog import Catalog
+from gallery.dicom import fold
 from gallery.embedded import remove_storage, start_orthanc
 from gallery.orthanc import OrthancClient
 from gallery.synthetic import PatientInfo, StudyInfo, small_study
+from gallery.textsearch import KeyIndex, name_variants, wildcard_matcher
 
 
 def client_for(server) -> OrthancClient:
@@ -141,3 +143,18 @@ def test_date_ranges_match_a_plain_scan_at_every_boundary(orthanc_server, archiv
         assert index.studies(date_from=date_from, date_to=date_to) == expected, (date_from, date_to)
     cr_2019 = index.studies(modality="CR", date_from="2019-01-01", date_to="2019-12-31")
     assert cr_2019 and all(s.date.startswith("2019") and "CR" in s.modalities for s in cr_2019)
+
+
+def test_the_search_index_finds_exactly_what_a_scan_of_every_key_finds():
+    names = ["Smith, John", "Smithson, Ann", "García, José", "Ødegård, Åse", "Kim, 민준 (김 민준)", "O'Brien, Mary Ann"]
+    keys = [fold("\n".join((*name_variants(n), f"P{i:03d}", "a.b(c"))) for i, n in enumerate(names)]
+    keys.append(fold("smith"))  # a row whose key is a single part
+    queries = ["smi", "smi*", "*son", "j?hn*", "s*h", "jose", "GARCIA", "ødegård", "민준", "p00", "p005", "*", "?"]
+    queries += ["a.b(c", "a?b(c", "nobody", "h\nj", "", "smith\nsmith", "c\np0", "n smith"]
+    index = KeyIndex(keys)
+    for query in queries:
+        expected = (
+            [i for i, key in enumerate(keys) if wildcard_matcher(query)(key)] if query else list(range(len(keys)))
+        )
+        assert index.matching(query) == expected, query
+    assert index.matching("smith") == [0, 1, 6]  # each row once, however often it matches
