@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-SERVER_TIMING_CALLS = re.compile(r'orthanc;[^,]*desc="(\d+) calls"')
+SERVER_TIMING = re.compile(r'orthanc;dur=([0-9.]+);desc="(\d+) calls"')
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Sample:
     ttfb: float  # seconds until the status line and headers arrived
     total: float  # seconds until the last byte of the body
     calls: int  # Orthanc requests the gallery made for this answer (Server-Timing)
+    orthanc: float  # seconds the gallery spent waiting for them
     size: int
     content_type: str
 
@@ -57,12 +58,13 @@ class Connection:
                 continue
             if response.getheader("Connection", "").lower() == "close":
                 self.close()
-            match = SERVER_TIMING_CALLS.search(response.getheader("Server-Timing") or "")
+            match = SERVER_TIMING.search(response.getheader("Server-Timing") or "")
             return Sample(
                 status=response.status,
                 ttfb=first_byte - started,
                 total=done - started,
-                calls=int(match.group(1)) if match else 0,
+                calls=int(match.group(2)) if match else 0,
+                orthanc=float(match.group(1)) / 1000 if match else 0.0,
                 size=len(body),
                 content_type=response.getheader("Content-Type", ""),
             )
@@ -90,6 +92,7 @@ def summarise(samples: list[Sample]) -> dict[str, float | int | list[int]]:
         "ttfb_median_ms": round(statistics.median(s.ttfb for s in samples) * 1000, 2),
         "total_median_ms": round(statistics.median(s.total for s in samples) * 1000, 2),
         "total_p95_ms": round(percentile((s.total for s in samples), 0.95) * 1000, 2),
+        "orthanc_median_ms": round(statistics.median(s.orthanc for s in samples) * 1000, 2),
         "calls": sorted({s.calls for s in samples}),
         "statuses": sorted({s.status for s in samples}),
     }

@@ -36,7 +36,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from unittest import mock
 from urllib.parse import quote
@@ -50,7 +52,7 @@ from gallery.orthanc import OrthancClient
 from tests.services import start_redis
 
 from .dataset import Landmarks, open_archive
-from .measure import Connection, Sample, summarise, throughput
+from .measure import Connection, Sample, Throughput, summarise, throughput
 from .report import render_markdown, render_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -99,6 +101,7 @@ def pages(landmarks: Landmarks, patients: int) -> dict[str, str]:
         "/patients middle page": f"/patients?page={(last + 1) // 2}",
         "/patients last page": f"/patients?page={last}",
         "/patients name search": f"/patients?q={quote(landmarks.name_query)}",
+        "/patients common search": "/patients?q=mar",
         "/studies date filter": f"/studies?from={landmarks.date_from}&to={landmarks.date_to}",
         "study with 20 series": f"/studies/{landmarks.twenty_series_study}",
         "series with 500 slices": f"/series/{landmarks.five_hundred_slice_series}",
@@ -219,6 +222,39 @@ def measure_warm(gallery: Gallery, paths: dict[str, str], repeats: int) -> tuple
         server.stop()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes so far (from /proc/<pid>/stat)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU time spent by Orthanc, the gallery's processes and this client, per image."""
+
+    def __init__(self, orthanc_pid: int) -> None:
+        self.orthanc_pid = orthanc_pid
+        self.totals: dict[str, dict[str, float]] = {}
+
+    def run(self, phase: str, gallery_pids: list[int], work: Callable[[], Throughput]) -> Throughput:
+        before = (cpu_seconds([self.orthanc_pid]), cpu_seconds(gallery_pids), time.process_time())
+        result = work()
+        after = (cpu_seconds([self.orthanc_pid]), cpu_seconds(gallery_pids), time.process_time())
+        total = self.totals.setdefault(phase, {"orthanc": 0.0, "gallery": 0.0, "client": 0.0, "images": 0})
+        for key, start, end in zip(("orthanc", "gallery", "client"), before, after, strict=True):
+            total[key] += end - start
+        total["images"] += result.requests
+        return result
+
+    def per_image_ms(self) -> dict[str, dict[str, float]]:
+        return {
+            phase: {k: round(v / t["images"] * 1000, 2) for k, v in t.items() if k != "images"}
+            for phase, t in self.totals.items()
+        }
+
+
 def measure_thumbnails(
     gallery: Gallery, orthanc: EmbeddedOrthanc, instances: list[str], concurrency: int, passes: int
 ) -> dict[str, object]:
@@ -232,17 +268,23 @@ def measure_thumbnails(
     rows: dict[str, list[float]] = {"orthanc_direct": [], "gallery_uncached": [], "gallery_cached": []}
     failures = 0
     cache_memory: dict[str, float] = {}
+    assert orthanc.process is not None
+    cpu = CpuMeter(orthanc.process.pid)
     for _ in range(passes):
-        direct = throughput(orthanc.url, direct_paths, concurrency, direct_headers)
-        server = gallery.start()
+        direct = partial(throughput, orthanc.url, direct_paths, concurrency, direct_headers)
+        results = {"orthanc_direct": cpu.run("orthanc_direct", [], direct)}
+        server = gallery.start(warm_index=False)  # no index build competing for CPU: images only
         try:
-            uncached = throughput(server.url, gallery_paths, concurrency, GALLERY_HEADERS)
-            cached = throughput(server.url, gallery_paths, concurrency, GALLERY_HEADERS)
+            pids = [server.process.pid, *server.worker_pids()]
+            for phase in ("gallery_uncached", "gallery_cached"):
+                results[phase] = cpu.run(
+                    phase, pids, partial(throughput, server.url, gallery_paths, concurrency, GALLERY_HEADERS)
+                )
             cache_memory = gallery.redis_memory()
         finally:
             server.stop()
-        for key, result in (("orthanc_direct", direct), ("gallery_uncached", uncached), ("gallery_cached", cached)):
-            rows[key].append(round(result.per_second, 1))
+        for phase, result in results.items():
+            rows[phase].append(round(result.per_second, 1))
             failures += result.failures
     medians = {key: statistics.median(values) for key, values in rows.items()}
     return {
@@ -252,6 +294,7 @@ def measure_thumbnails(
         "median_per_second": medians,
         "uncached_ratio": round(medians["gallery_uncached"] / medians["orthanc_direct"], 2),
         "cached_ratio": round(medians["gallery_cached"] / medians["orthanc_direct"], 2),
+        "cpu_ms_per_image": cpu.per_image_ms(),
         "failures": failures,
         **cache_memory,
     }
