@@ -80,7 +80,8 @@ class Landmarks:
     twenty_series_study: str
     five_hundred_slice_series: str
     typical_mr_series: str = ""  # 100 slices of 256² 16-bit MR: a common real-world thumbnail source
-    name_query: str = "müller"
+    name_query: str = "müller"  # rare: about 1.4% of patients
+    common_query: str = "mar"  # María, Mary, Martin…: a full page of results at every size
     date_from: str = "2019-01-01"
     date_to: str = "2019-12-31"
 

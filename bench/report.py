@@ -178,6 +178,7 @@ def sections(report: dict[str, Any], markdown: bool) -> list[str]:
                     f"{s['index']['build_median_ms']:.0f} ms",
                     f"{s['index'].get('resort_median_ms', float('nan')):.0f} ms",
                     f"{s['index']['memory_mb']:.1f} MB",
+                    f"{s['index'].get('build_peak_memory_mb', float('nan')):.0f} MB",
                     f"{s['index']['poll_median_ms']:.1f} ms",
                     f"{s['memory'].get('worker_rss_at_boot_mb', 0):.0f} MB",
                     f"{s['memory'].get('worker_rss_after_index_mb', 0):.0f} MB",

@@ -101,7 +101,7 @@ def pages(landmarks: Landmarks, patients: int) -> dict[str, str]:
         "/patients middle page": f"/patients?page={(last + 1) // 2}",
         "/patients last page": f"/patients?page={last}",
         "/patients name search": f"/patients?q={quote(landmarks.name_query)}",
-        "/patients common search": "/patients?q=mar",
+        "/patients common search": f"/patients?q={quote(landmarks.common_query)}",
         "/studies date filter": f"/studies?from={landmarks.date_from}&to={landmarks.date_to}",
         "study with 20 series": f"/studies/{landmarks.twenty_series_study}",
         "series with 500 slices": f"/series/{landmarks.five_hundred_slice_series}",
@@ -171,7 +171,7 @@ def measure_index(client: OrthancClient, repeats: int) -> dict[str, float]:
     index = Catalog(client, poll_seconds=0)
     index.refresh()
     index.patients()
-    memory = tracemalloc.get_traced_memory()[0]
+    memory, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     last = client.get_json("/changes", {"last": ""})["Last"]
     polls = []
@@ -185,6 +185,7 @@ def measure_index(client: OrthancClient, repeats: int) -> dict[str, float]:
         "build_max_ms": round(max(builds) * 1000, 1),
         "resort_median_ms": round(statistics.median(resorts) * 1000, 1),
         "memory_mb": round(memory / 1024**2, 1),
+        "build_peak_memory_mb": round(peak / 1024**2, 1),
         "poll_median_ms": round(statistics.median(polls) * 1000, 2),
     }
 
