@@ -167,6 +167,7 @@ def sections(report: dict[str, Any], markdown: bool) -> list[str]:
                 "index build",
                 "re-sort",
                 "index memory",
+                "build peak",
                 "poll",
                 "worker RSS at boot",
                 "after index",
@@ -192,8 +193,8 @@ def sections(report: dict[str, Any], markdown: bool) -> list[str]:
     for s in report["sizes"]:
         if "redis_used_mb" in s["memory"]:
             out.append(
-                f"Redis ({size_label(s['patients'])}) after the warm run: {s['memory']['redis_used_mb']} MB in "
-                f"{s['memory']['redis_keys']} keys."
+                f"Redis ({size_label(s['patients'])}), holding the thumbnails of the last pass: "
+                f"{s['memory']['redis_used_mb']} MB in {s['memory']['redis_keys']} keys."
             )
     thumbnail_rows = [
         [

@@ -9,14 +9,18 @@ production. Measured:
 - index: building the list index in this process (the two bulk Orthanc calls, then
   sorting), its memory, and the cost of one poll (/changes + /statistics).
 - cold: a fresh gunicorn process (empty cache, empty list index, no warm-up) answers
-  the page as its very first request; one process per page and run. For list pages
-  this includes building the index.
-- warm: one process; every page once to warm it, then all pages in turn `--repeats`
-  times. The list index polls Orthanc at most once a second, so some warm list pages
-  include that poll (2 calls): it is part of the median and p95.
-- thumbnails: the 500 slices of the landmark series, `--concurrency` requests at a
-  time: Orthanc's own /rendered (the exact request the gallery makes), then the
-  gallery uncached (fresh process), then cached, `--passes` times.
+  the page as its very first request; one process per page, size and run. For list
+  pages this includes building the index (reported on its own above).
+- warm: one process per size, all running; every page once to warm them, then all
+  pages in turn `--repeats` times. The list index polls Orthanc at most once a second,
+  so some warm list pages include that poll (2 calls): it is part of the median and p95.
+- Sizes are interleaved page by page, so a change in the machine's load (it may be
+  shared) affects every size alike and the 10k/1k ratios stay fair.
+- thumbnails: the 500 slices of the landmark series (64², as cheap as Orthanc renders
+  anything) and 100 typical 256² MR slices, `--concurrency` requests at a time:
+  Orthanc's own /rendered (the exact request the gallery makes), then the gallery
+  uncached (fresh process), then cached, `--passes` times; with the CPU time each of
+  Orthanc, the gallery and this client spent per image.
 
 Orthanc calls per answer come from the gallery's Server-Timing header (it counts
 every call its Orthanc client makes). Results: a table on stdout,
@@ -37,7 +41,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from unittest import mock
@@ -111,10 +115,11 @@ def pages(landmarks: Landmarks, patients: int) -> dict[str, str]:
 class Gallery:
     """Starts gunicorn processes of the gallery against one Orthanc."""
 
-    def __init__(self, orthanc: EmbeddedOrthanc, log: Path, redis_url: str = "") -> None:
+    def __init__(self, orthanc: EmbeddedOrthanc, log: Path, redis_url: str = "", cache_prefix: str = "") -> None:
         self.env = {
             **os.environ,
             **cache_settings(redis_url),
+            "CACHE_KEY_PREFIX": cache_prefix or "gallery:",
             "ORTHANC_URL": orthanc.url,
             "ORTHANC_USER": orthanc.user,
             "ORTHANC_PASSWORD": orthanc.password,
@@ -123,13 +128,29 @@ class Gallery:
         }
         self.log = log
         self.redis = redis.Redis.from_url(redis_url) if redis_url else None
+        self.workers = int(gunicorn_settings(self.env)["workers"])
 
     def start(self, warm_index: bool = True) -> GalleryServer:
-        """A fresh gallery process, with an empty cache (Redis is emptied too)."""
+        """A fresh gallery process, with an empty cache (Redis is emptied too), once all its workers are idle.
+
+        Waiting keeps the workers' start-up (imports, and the index build when warm_index)
+        out of what is measured next.
+        """
         if self.redis is not None:
             self.redis.flushdb()
         env = {**self.env, "GALLERY_WARM_INDEX": "1" if warm_index else "0"}
-        return start_gunicorn(env, free_port(), log=self.log)
+        server = start_gunicorn(env, free_port(), log=self.log)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            pids = server.worker_pids()
+            if len(pids) >= self.workers:
+                before = cpu_seconds(pids)
+                time.sleep(0.25)
+                if cpu_seconds(pids) - before < 0.01:
+                    break
+            else:
+                time.sleep(0.05)
+        return server
 
     def redis_memory(self) -> dict[str, float]:
         if self.redis is None:
@@ -190,37 +211,63 @@ def measure_index(client: OrthancClient, repeats: int) -> dict[str, float]:
     }
 
 
-def measure_cold(gallery: Gallery, paths: dict[str, str], runs: int) -> tuple[dict[str, list[Sample]], dict]:
-    samples: dict[str, list[Sample]] = {name: [] for name in paths}
-    memory: dict[str, float] = {}
+@dataclass
+class Archive:
+    """One archive size: its Orthanc, landmarks, pages and the gallery processes serving it."""
+
+    patients: int
+    orthanc: EmbeddedOrthanc
+    client: OrthancClient
+    landmarks: Landmarks
+    manifest: dict
+    gallery: Gallery
+    paths: dict[str, str]
+
+
+Samples = dict[int, dict[str, list[Sample]]]
+
+
+def measure_cold(archives: list[Archive], runs: int) -> tuple[Samples, dict[int, dict[str, float]]]:
+    """Sizes and pages interleaved, so that a change in the machine's load hits all alike."""
+    samples: Samples = {a.patients: {name: [] for name in a.paths} for a in archives}
+    memory: dict[int, dict[str, float]] = {}
     for run in range(runs):
-        for name, path in paths.items():
-            server = gallery.start(warm_index=False)
-            try:
-                worker = server.worker_pids()[0]
-                before = rss_mb(worker)
-                samples[name].append(get(server, path))
-                if run == 0 and name == "/patients":
-                    memory = {"worker_rss_at_boot_mb": before, "worker_rss_after_index_mb": rss_mb(worker)}
-            finally:
-                server.stop()
+        for name in archives[0].paths:
+            for archive in archives:
+                server = archive.gallery.start(warm_index=False)
+                try:
+                    worker = server.worker_pids()[0]
+                    before = rss_mb(worker)
+                    samples[archive.patients][name].append(get(server, archive.paths[name]))
+                    if run == 0 and name == "/patients":
+                        memory[archive.patients] = {
+                            "worker_rss_at_boot_mb": before,
+                            "worker_rss_after_index_mb": rss_mb(worker),
+                        }
+                finally:
+                    server.stop()
     return samples, memory
 
 
-def measure_warm(gallery: Gallery, paths: dict[str, str], repeats: int) -> tuple[dict[str, list[Sample]], float]:
-    samples: dict[str, list[Sample]] = {name: [] for name in paths}
-    server = gallery.start()
-    connection = Connection(server.url, GALLERY_HEADERS)
+def measure_warm(archives: list[Archive], repeats: int) -> tuple[Samples, dict[int, float]]:
+    """One gallery per size, all running; every page once to warm, then rounds over sizes and pages."""
+    samples: Samples = {a.patients: {name: [] for name in a.paths} for a in archives}
+    servers = {a.patients: a.gallery.start() for a in archives}
+    connections = {size: Connection(server.url, GALLERY_HEADERS) for size, server in servers.items()}
     try:
-        for path in paths.values():
-            connection.get(path)
+        for archive in archives:
+            for path in archive.paths.values():
+                connections[archive.patients].get(path)
         for _ in range(repeats):
-            for name, path in paths.items():
-                samples[name].append(connection.get(path))
-        return samples, rss_mb(server.worker_pids()[0])
+            for name in archives[0].paths:
+                for archive in archives:
+                    samples[archive.patients][name].append(connections[archive.patients].get(archive.paths[name]))
+        return samples, {size: rss_mb(server.worker_pids()[0]) for size, server in servers.items()}
     finally:
-        connection.close()
-        server.stop()
+        for connection in connections.values():
+            connection.close()
+        for server in servers.values():
+            server.stop()
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -301,45 +348,61 @@ def measure_thumbnails(
     }
 
 
-def run_size(patients: int, args: argparse.Namespace, stamp: str, redis_url: str) -> dict[str, object]:
+def open_size(patients: int, stamp: str, redis_url: str) -> Archive:
     orthanc, landmarks, manifest = open_archive(patients)
-    try:
-        client = OrthancClient(orthanc.url, orthanc.user, orthanc.password, read_timeout=300)
-        result: dict[str, object] = {
-            "patients": patients,
-            "archive": manifest["statistics"],
-            "orthanc_version": client.get_json("/system")["Version"],
-            "landmarks": asdict(landmarks),
+    log = RESULTS / f"{stamp}-gunicorn-{patients}.log"
+    return Archive(
+        patients=patients,
+        orthanc=orthanc,
+        client=OrthancClient(orthanc.url, orthanc.user, orthanc.password, read_timeout=300),
+        landmarks=landmarks,
+        manifest=manifest,
+        gallery=Gallery(orthanc, log, redis_url, cache_prefix=f"bench{patients}:"),
+        paths=pages(landmarks, manifest["statistics"]["CountPatients"]),
+    )
+
+
+def run_sizes(archives: list[Archive], args: argparse.Namespace) -> list[dict[str, object]]:
+    results: dict[int, dict[str, object]] = {}
+    for a in archives:
+        print(f"[{a.patients}] list index build...", flush=True)
+        results[a.patients] = {
+            "patients": a.patients,
+            "archive": a.manifest["statistics"],
+            "orthanc_version": a.client.get_json("/system")["Version"],
+            "landmarks": asdict(a.landmarks),
             "load_at_start": load(),
+            "index": measure_index(a.client, args.index_repeats),
         }
-        gallery = Gallery(orthanc, RESULTS / f"{stamp}-gunicorn-{patients}.log", redis_url)
-        paths = pages(landmarks, manifest["statistics"]["CountPatients"])
-        print(f"[{patients}] list index build...", flush=True)
-        result["index"] = measure_index(client, args.index_repeats)
-        print(f"[{patients}] cold pages ({args.runs} runs × {len(paths)} fresh processes)...", flush=True)
-        cold, memory = measure_cold(gallery, paths, args.runs)
-        print(f"[{patients}] warm pages ({args.repeats} rounds)...", flush=True)
-        warm, warm_rss = measure_warm(gallery, paths, args.repeats)
-        result["memory"] = {**memory, "worker_rss_after_warm_run_mb": warm_rss, **gallery.redis_memory()}
+    print(f"cold pages ({args.runs} runs × {len(archives[0].paths)} pages × {len(archives)} sizes)...", flush=True)
+    cold, memory = measure_cold(archives, args.runs)
+    print(f"warm pages ({args.repeats} rounds)...", flush=True)
+    warm, warm_rss = measure_warm(archives, args.repeats)
+    for a in archives:
+        result = results[a.patients]
+        result["memory"] = {**memory[a.patients], "worker_rss_after_warm_run_mb": warm_rss[a.patients]}
         result["pages"] = {
-            name: {"path": path, "cold": summarise(cold[name]), "warm": summarise(warm[name])}
-            for name, path in paths.items()
+            name: {"path": path, "cold": summarise(cold[a.patients][name]), "warm": summarise(warm[a.patients][name])}
+            for name, path in a.paths.items()
         }
         if args.concurrency:
-            print(f"[{patients}] thumbnails ({args.passes} passes, concurrency {args.concurrency})...", flush=True)
+            print(f"[{a.patients}] thumbnails ({args.passes} passes, concurrency {args.concurrency})...", flush=True)
             result["thumbnails"] = {
                 name: measure_thumbnails(
-                    gallery, orthanc, client.get_json(f"/series/{series}")["Instances"], args.concurrency, args.passes
+                    a.gallery,
+                    a.orthanc,
+                    a.client.get_json(f"/series/{series}")["Instances"],
+                    args.concurrency,
+                    args.passes,
                 )
                 for name, series in (
-                    ("64² MR, 500 slices", landmarks.five_hundred_slice_series),
-                    ("256² MR, 100 slices", landmarks.typical_mr_series),
+                    ("64² MR, 500 slices", a.landmarks.five_hundred_slice_series),
+                    ("256² MR, 100 slices", a.landmarks.typical_mr_series),
                 )
             }
+            result["memory"].update(a.gallery.redis_memory())
         result["load_at_end"] = load()
-        return result
-    finally:
-        orthanc.stop()
+    return list(results.values())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -361,16 +424,20 @@ def main(argv: list[str] | None = None) -> None:
     stamp = started.strftime("%Y%m%d-%H%M%S")
     redis_server = start_redis(Path(tempfile.mkdtemp(prefix="bench-redis-"))) if args.redis else None
     redis_url = redis_server.url if redis_server else ""
+    archives: list[Archive] = []
     try:
+        archives = [open_size(patients, stamp, redis_url) for patients in sizes]
         report = {
             "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
             "date": started.isoformat(timespec="seconds"),
             "machine": machine(),
             "cache": cache_settings(redis_url)["CACHE_TYPE"],
             "gunicorn": gunicorn_settings(cache_settings(redis_url)),
-            "sizes": [run_size(patients, args, stamp, redis_url) for patients in sizes],
+            "sizes": run_sizes(archives, args),
         }
     finally:
+        for archive in archives:
+            archive.orthanc.stop()
         if redis_server:
             redis_server.stop()
     (RESULTS / f"{stamp}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
