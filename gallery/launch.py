@@ -74,6 +74,11 @@ def server_command(host: str, port: int, dev: bool) -> list[str]:
     ]
 
 
+#: For loopback checks: proxy settings of the environment must not apply.
+_local = requests.Session()
+_local.trust_env = False
+
+
 @dataclass
 class GalleryServer:
     """A gallery served by gunicorn in a child process (benchmarks and integration tests)."""
@@ -114,7 +119,7 @@ def start_gunicorn(env: Mapping[str, str], port: int, *, log: Path | None = None
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with code {process.returncode}" + (f"; see {log}" if log else ""))
         try:
-            if requests.get(server.url + "/static/favicon.svg", timeout=1).ok:
+            if _local.get(server.url + "/static/favicon.svg", timeout=1).ok:
                 return server
         except requests.RequestException:
             time.sleep(0.05)

@@ -26,10 +26,14 @@ REDIS_SERVER = Path("/usr/bin/redis-server")
 POSTGRESQL_ROOT = Path("/usr/lib/postgresql")
 
 
+_browser = requests.Session()
+_browser.trust_env = False  # loopback: proxy settings of the environment must not apply
+
+
 def gallery_get(url: str, json: bool = False) -> requests.Response:
     """GET a page of a gallery process (gunicorn) as a browsing user: the one place to log in once accounts exist."""
     headers = {"Accept": "application/json"} if json else {}
-    return requests.get(url, headers=headers, timeout=20)
+    return _browser.get(url, headers=headers, timeout=20)
 
 
 def postgresql_bin() -> Path | None:
