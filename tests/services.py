@@ -3,12 +3,13 @@ loopback in throw-away folders, and HTTP calls to gallery processes served by gu
 
 Used by the scale-out test (and `bench.run --cache redis`). PostgreSQL refuses to
 run as root, so as root the cluster belongs to Debian's `postgres` user and its
-commands run through `runuser`; as any other user they run as that user.
+commands run as that user; as any other user they run as that user.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -28,6 +29,8 @@ POSTGRESQL_ROOT = Path("/usr/lib/postgresql")
 
 _browser = requests.Session()
 _browser.trust_env = False  # loopback: proxy settings of the environment must not apply
+# No idle keep-alive connections: gunicorn would wait for them when the test stops it.
+_browser.headers["Connection"] = "close"
 
 
 def gallery_get(url: str, json: bool = False) -> requests.Response:
@@ -44,8 +47,12 @@ def postgresql_bin() -> Path | None:
     return versions[-1] if versions else None
 
 
-def run_as_postgres() -> list[str]:
-    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+def as_postgres() -> dict[str, object]:
+    """subprocess arguments that run a command as Debian's `postgres` user when we are root.
+
+    The process itself switches user (no `runuser` in between), so signals reach PostgreSQL.
+    """
+    return {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
 
 
 def missing_services() -> str | None:
@@ -57,8 +64,13 @@ def missing_services() -> str | None:
         return f"PostgreSQL's initdb is missing under {POSTGRESQL_ROOT}: {needed}"
     if not POSTGRESQL_INDEX_PLUGIN.exists():
         return f"{POSTGRESQL_INDEX_PLUGIN} is missing: {needed}"
-    if os.geteuid() == 0 and (shutil.which("runuser") is None or subprocess.run(["id", "postgres"]).returncode):
-        return "running as root without a 'postgres' user (created by Debian's postgresql package) to run PostgreSQL"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return (
+                "running as root without a 'postgres' user (Debian's postgresql package creates it) to run PostgreSQL"
+            )
     return None
 
 
@@ -133,19 +145,23 @@ def start_postgresql() -> PostgreSQL:
     folder = Path(tempfile.mkdtemp(prefix="gallery-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    data, port, as_postgres = folder / "data", free_port(), run_as_postgres()
+    data, port = folder / "data", free_port()
     subprocess.run(
-        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "orthanc", "--auth=trust", "-E", "UTF8"]
+        [str(bin_dir / "initdb"), "-D", str(data), "-U", "orthanc", "--auth=trust", "-E", "UTF8"]
         + ["--no-sync", "--no-instructions"],
         check=True,
         capture_output=True,
+        cwd=folder,
+        **as_postgres(),
     )
     settings = ["listen_addresses=127.0.0.1", f"unix_socket_directories={folder}", "fsync=off"]
     settings += ["synchronous_commit=off", "full_page_writes=off"]
-    command = [*as_postgres, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port)]
+    command = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port)]
     command += [arg for setting in settings for arg in ("-c", setting)]
     with open(folder / "postgres.log", "ab") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=folder, **as_postgres()
+        )
     server = PostgreSQL(port, folder, process)
     client = ["-h", "127.0.0.1", "-p", str(port), "-U", server.user]
     try:
