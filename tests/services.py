@@ -1,9 +1,9 @@
 """Real services for integration tests: Redis and PostgreSQL from Debian's packages, on
 loopback in throw-away folders, and HTTP calls to gallery processes served by gunicorn.
 
-Used by the scale-out test (and `bench.run --cache redis`). PostgreSQL refuses to
-run as root, so as root the cluster belongs to Debian's `postgres` user and its
-commands run as that user; as any other user they run as that user.
+Used by the scale-out test (and `bench.run --redis`). PostgreSQL refuses to run as
+root: as root, the cluster belongs to Debian's `postgres` user and its processes
+switch to that user; otherwise they run as the current user.
 """
 
 from __future__ import annotations
