@@ -30,7 +30,6 @@ bench/results/<time>.json and <time>.md.
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
 import json
 import os
@@ -40,29 +39,24 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
-from unittest import mock
 from urllib.parse import quote
 
-import redis
-
 from gallery.catalog import Catalog
-from gallery.embedded import EmbeddedOrthanc, free_port
-from gallery.launch import GalleryServer, start_gunicorn
+from gallery.embedded import EmbeddedOrthanc
+from gallery.launch import GalleryServer
 from gallery.orthanc import OrthancClient
 from tests.services import start_redis
 
 from .dataset import Landmarks, open_archive
-from .measure import Connection, Sample, Throughput, summarise, throughput
+from .measure import Connection, Sample, summarise
+from .processes import GALLERY_HEADERS, Gallery, cache_settings, gunicorn_settings, rss_mb
 from .report import render_markdown, render_text
+from .thumbnails import measure_thumbnails
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PAGE_SIZE = 50  # config.PAGE_SIZE
-#: What a browsing user needs on each request (a session cookie, once accounts exist).
-GALLERY_HEADERS: dict[str, str] = {}
 
 
 def machine() -> dict[str, object]:
@@ -90,13 +84,6 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
-
-
 def pages(landmarks: Landmarks, patients: int) -> dict[str, str]:
     last = -(-patients // PAGE_SIZE)
     return {
@@ -110,59 +97,6 @@ def pages(landmarks: Landmarks, patients: int) -> dict[str, str]:
         "study with 20 series": f"/studies/{landmarks.twenty_series_study}",
         "series with 500 slices": f"/series/{landmarks.five_hundred_slice_series}",
     }
-
-
-class Gallery:
-    """Starts gunicorn processes of the gallery against one Orthanc."""
-
-    def __init__(self, orthanc: EmbeddedOrthanc, log: Path, redis_url: str = "", cache_prefix: str = "") -> None:
-        self.env = {
-            **os.environ,
-            **cache_settings(redis_url),
-            "CACHE_KEY_PREFIX": cache_prefix or "gallery:",
-            "ORTHANC_URL": orthanc.url,
-            "ORTHANC_USER": orthanc.user,
-            "ORTHANC_PASSWORD": orthanc.password,
-            "SECRET_KEY": "benchmark",
-            "GUNICORN_LOGLEVEL": "warning",
-        }
-        self.log = log
-        self.redis = redis.Redis.from_url(redis_url) if redis_url else None
-        self.workers = int(gunicorn_settings(self.env)["workers"])
-
-    def start(self, warm_index: bool = True) -> GalleryServer:
-        """A fresh gallery process, with an empty cache (Redis is emptied too), once all its workers are idle.
-
-        Waiting keeps the workers' start-up (imports, and the index build when warm_index)
-        out of what is measured next.
-        """
-        if self.redis is not None:
-            self.redis.flushdb()
-        env = {**self.env, "GALLERY_WARM_INDEX": "1" if warm_index else "0"}
-        server = start_gunicorn(env, free_port(), log=self.log)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            pids = server.worker_pids()
-            if len(pids) >= self.workers:
-                before = cpu_seconds(pids)
-                time.sleep(0.25)
-                if cpu_seconds(pids) - before < 0.01:
-                    break
-            else:
-                time.sleep(0.05)
-        return server
-
-    def redis_memory(self) -> dict[str, float]:
-        if self.redis is None:
-            return {}
-        return {
-            "redis_used_mb": round(self.redis.info("memory")["used_memory"] / 1024**2, 1),
-            "redis_keys": self.redis.dbsize(),
-        }
-
-
-def cache_settings(redis_url: str) -> dict[str, str]:
-    return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url} if redis_url else {"CACHE_TYPE": "SimpleCache"}
 
 
 def get(server: GalleryServer, path: str) -> Sample:
@@ -270,84 +204,6 @@ def measure_warm(archives: list[Archive], repeats: int) -> tuple[Samples, dict[i
             server.stop()
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of processes so far (from /proc/<pid>/stat)."""
-    ticks = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class CpuMeter:
-    """CPU time spent by Orthanc, the gallery's processes and this client, per image."""
-
-    def __init__(self, orthanc_pid: int) -> None:
-        self.orthanc_pid = orthanc_pid
-        self.totals: dict[str, dict[str, float]] = {}
-
-    def run(self, phase: str, gallery_pids: list[int], work: Callable[[], Throughput]) -> Throughput:
-        before = (cpu_seconds([self.orthanc_pid]), cpu_seconds(gallery_pids), time.process_time())
-        result = work()
-        after = (cpu_seconds([self.orthanc_pid]), cpu_seconds(gallery_pids), time.process_time())
-        total = self.totals.setdefault(phase, {"orthanc": 0.0, "gallery": 0.0, "client": 0.0, "images": 0})
-        for key, start, end in zip(("orthanc", "gallery", "client"), before, after, strict=True):
-            total[key] += end - start
-        total["images"] += result.requests
-        return result
-
-    def per_image_ms(self) -> dict[str, dict[str, float]]:
-        return {
-            phase: {k: round(v / t["images"] * 1000, 2) for k, v in t.items() if k != "images"}
-            for phase, t in self.totals.items()
-        }
-
-
-def measure_thumbnails(
-    gallery: Gallery, orthanc: EmbeddedOrthanc, instances: list[str], concurrency: int, passes: int
-) -> dict[str, object]:
-    """Images per second: Orthanc direct, gallery uncached, gallery cached, on the same images."""
-    token = base64.b64encode(f"{orthanc.user}:{orthanc.password}".encode()).decode()
-    direct_headers = {"Authorization": f"Basic {token}", "Accept": "image/jpeg"}
-    # Exactly what the gallery asks Orthanc for a thumbnail (config THUMBNAIL_SIZE, THUMBNAIL_QUALITY).
-    direct_paths = [f"/instances/{i}/frames/0/rendered?width=256&height=256&quality=85" for i in instances]
-    gallery_paths = [f"/instances/{i}/thumbnail" for i in instances]
-    throughput(orthanc.url, direct_paths, concurrency, direct_headers)  # Orthanc reads the files once
-    rows: dict[str, list[float]] = {"orthanc_direct": [], "gallery_uncached": [], "gallery_cached": []}
-    failures = 0
-    cache_memory: dict[str, float] = {}
-    assert orthanc.process is not None
-    cpu = CpuMeter(orthanc.process.pid)
-    for _ in range(passes):
-        direct = partial(throughput, orthanc.url, direct_paths, concurrency, direct_headers)
-        results = {"orthanc_direct": cpu.run("orthanc_direct", [], direct)}
-        server = gallery.start(warm_index=False)  # no index build competing for CPU: images only
-        try:
-            pids = [server.process.pid, *server.worker_pids()]
-            for phase in ("gallery_uncached", "gallery_cached"):
-                results[phase] = cpu.run(
-                    phase, pids, partial(throughput, server.url, gallery_paths, concurrency, GALLERY_HEADERS)
-                )
-            cache_memory = gallery.redis_memory()
-        finally:
-            server.stop()
-        for phase, result in results.items():
-            rows[phase].append(round(result.per_second, 1))
-            failures += result.failures
-    medians = {key: statistics.median(values) for key, values in rows.items()}
-    return {
-        "images": len(instances),
-        "concurrency": concurrency,
-        "per_second": rows,
-        "median_per_second": medians,
-        "uncached_ratio": round(medians["gallery_uncached"] / medians["orthanc_direct"], 2),
-        "cached_ratio": round(medians["gallery_cached"] / medians["orthanc_direct"], 2),
-        "cpu_ms_per_image": cpu.per_image_ms(),
-        "failures": failures,
-        **cache_memory,
-    }
-
-
 def open_size(patients: int, stamp: str, redis_url: str) -> Archive:
     orthanc, landmarks, manifest = open_archive(patients)
     log = RESULTS / f"{stamp}-gunicorn-{patients}.log"
@@ -444,14 +300,6 @@ def main(argv: list[str] | None = None) -> None:
     (RESULTS / f"{stamp}.md").write_text(render_markdown(report))
     print(render_text(report))
     print(f"Written: {RESULTS / stamp}.json and .md")
-
-
-def gunicorn_settings(env: dict[str, str]) -> dict[str, object]:
-    """The worker/thread counts gunicorn.conf.py chooses with this environment."""
-    namespace: dict[str, object] = {}
-    with mock.patch.dict(os.environ, env):
-        exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text(), namespace)
-    return {key: namespace[key] for key in ("workers", "threads", "worker_class")}
 
 
 if __name__ == "__main__":
