@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,14 +92,32 @@ class GalleryServer:
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def stop(self) -> None:
-        """Quick shutdown (SIGQUIT): nothing is in flight when tests and benchmarks stop a server."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Quick shutdown (SIGQUIT): nothing is in flight when tests and benchmarks stop a server.
+
+        A gthread worker can hang while its interpreter exits after SIGQUIT, and gunicorn's
+        master would wait `graceful_timeout` for it: whatever is left after 5 s is killed,
+        workers included, so none outlives the test.
+        """
+        if self.process.poll() is not None:
+            return
+        workers = {pid: _cmdline(pid) for pid in self.worker_pids()}
+        self.process.send_signal(signal.SIGQUIT)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for pid, cmdline in workers.items():
+            if cmdline and _cmdline(pid) == cmdline:  # still that worker, not a reused PID
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def start_gunicorn(env: Mapping[str, str], port: int, *, log: Path | None = None, timeout: float = 30) -> GalleryServer:
