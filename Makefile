@@ -1,5 +1,6 @@
 # The two commands of the README. Each sets up what it needs first (Debian packages, virtualenv).
 PYTEST_ARGS ?=
+BENCH_ARGS ?= --patients 1000,10000
 
 .PHONY: run test lint bench setup-run setup-test
 
@@ -9,8 +10,11 @@ run: setup-run
 test: setup-test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks (README, "Benchmarks"): builds the synthetic archives once under bench/data/.
 bench: setup-test
+	.venv/bin/python -m bench.run $(BENCH_ARGS)
 	.venv/bin/python -m bench.upload
+	.venv/bin/python -m bench.viewer
 
 lint: setup-test
 	.venv/bin/ruff check .

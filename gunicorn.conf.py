@@ -1,9 +1,13 @@
 """gunicorn settings for Orthanc Gallery (`gunicorn -c gunicorn.conf.py wsgi:app`).
 
-Work per request is mostly waiting on Orthanc, so threads (gthread) carry the load
-and the GIL is rarely the limit. Each worker process keeps its own list index and,
-with the default SimpleCache, its own cache: run ONE worker with SimpleCache, and
-several (about 2 per core) only with a shared cache (CACHE_TYPE=RedisCache).
+Threads (gthread): a request mostly waits for Orthanc, so 16 threads per worker keep
+Orthanc busy while Python holds the GIL only for rendering templates and copying bytes.
+
+Workers: each worker process keeps its own list index (memory grows with the archive,
+see README "Sizing") and, with the default SimpleCache, its own cache. So run ONE worker
+with SimpleCache: several would serve pages that are stale for up to HIERARCHY_TTL after
+an upload through a sibling. With a shared cache (CACHE_TYPE=RedisCache) the default is 2
+workers per core, so that Python runs on every core (one process uses one at a time).
 """
 
 import os
@@ -16,9 +20,23 @@ threads = int(os.environ.get("GUNICORN_THREADS", 16))
 # Uploads of large ZIPs are processed within one request.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 600))
 graceful_timeout = 30
+# Browsers load a page's thumbnails over a few kept-alive connections.
 keepalive = 5
 # Access log without query strings: searches carry patient names (PHI).
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
+    """Build the worker's list index at once, in the background (GALLERY_WARM_INDEX=0 turns this off).
+
+    Otherwise the first list page of each worker waits for the build (about 10 s for
+    10,000 patients on 2 cores). If Orthanc is down the warm-up only logs it.
+    """
+    if os.environ.get("GALLERY_WARM_INDEX", "1") == "0":
+        return
+    index = getattr(worker.wsgi, "extensions", {}).get("catalog")
+    if index is not None:
+        index.build_in_background()

@@ -1,0 +1,1 @@
+"""Benchmarks of Orthanc Gallery at hospital scale: see README, "Benchmarks"."""

@@ -41,9 +41,11 @@ import requests
 from gallery.embedded import EmbeddedOrthanc, free_port, remove_storage, start_orthanc
 from gallery.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_study
 
+from .processes import BENCH_PASSWORD, BENCH_USER
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "upload.json"
-BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-1"
+
 SCRIPT_BATCH_BYTES, SCRIPT_BATCH_FILES, SCRIPT_PARALLEL = 8 * 1024 * 1024, 32, 2  # as static/js/upload.js
 
 

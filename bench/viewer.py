@@ -27,7 +27,6 @@ import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,8 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402
+from bench.processes import BENCH_PASSWORD, BENCH_USER, rss_mb  # noqa: E402
 from gallery.demo import upload  # noqa: E402
 from gallery.embedded import free_port, remove_storage, start_orthanc  # noqa: E402
+from gallery.launch import GalleryServer, start_gunicorn  # noqa: E402
 from gallery.orthanc import OrthancClient  # noqa: E402
 from gallery.synthetic import PatientInfo, StudyInfo, mr_volume  # noqa: E402
 
@@ -73,7 +74,7 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def start_gallery(orthanc, port: int, log: Path) -> subprocess.Popen:
+def start_gallery(orthanc, port: int, log: Path) -> GalleryServer:
     env = dict(
         os.environ,
         ORTHANC_URL=orthanc.url,
@@ -81,28 +82,11 @@ def start_gallery(orthanc, port: int, log: Path) -> subprocess.Popen:
         ORTHANC_PASSWORD=orthanc.password,
         SECRET_KEY="bench",
         CACHE_TYPE="SimpleCache",
+        DATABASE_URL=f"sqlite:///{log.parent / 'viewer-bench.db'}",
+        GALLERY_ADMIN_USER=BENCH_USER,
+        GALLERY_ADMIN_PASSWORD=BENCH_PASSWORD,
     )
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"]
-    process = subprocess.Popen(
-        [*command, "wsgi:app"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/static/favicon.svg", timeout=1).ok:
-                return process
-        except requests.RequestException:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"gunicorn did not start; see {log}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    return start_gunicorn(env, port, log=log)
 
 
 def measure(orthanc, series_id: str, instances: list[str], args: argparse.Namespace, log: Path) -> dict[str, float]:
@@ -126,6 +110,7 @@ def measure(orthanc, series_id: str, instances: list[str], args: argparse.Namesp
     try:
         base = f"http://127.0.0.1:{port}"
         session = requests.Session()
+        session.auth = (BENCH_USER, BENCH_PASSWORD)
 
         def first_image() -> None:
             page = session.get(f"{base}/series/{series_id}/view", timeout=60)
@@ -146,10 +131,9 @@ def measure(orthanc, series_id: str, instances: list[str], args: argparse.Namesp
         figures["mpr_first_sagittal_cold_ms"] = timed(lambda: session.get(first_sagittal).raise_for_status()) * 1000
         figures["mpr_scroll_cold_per_s"] = fetch_all(session, sagittal, 1)
         figures["mpr_scroll_warm_per_s"] = fetch_all(session, sagittal, 1)
-        memory = subprocess.run(["ps", "-o", "rss=", "--ppid", str(gallery.pid)], capture_output=True, text=True)
-        figures["gallery_worker_rss_mb"] = max((int(v) for v in memory.stdout.split()), default=0) / 1024
+        figures["gallery_worker_rss_mb"] = max((rss_mb(pid) for pid in gallery.worker_pids()), default=0)
     finally:
-        stop(gallery)
+        gallery.stop()
     return figures
 
 

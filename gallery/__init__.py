@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as default_config
 
+from .assets import register_static
 from .audit import register_audit
 from .database import init_database
 from .errors import register_errorhandlers
@@ -22,7 +23,6 @@ from .spool import SpoolingRequest
 from .templating import register_template_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
-YEAR = 365 * 24 * 3600
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -60,6 +60,9 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 def register_extensions(app: Flask) -> None:
     from . import stack, voxels
 
+    if app.config["CACHE_TYPE"].endswith("RedisCache"):
+        # An unreachable Redis must fail fast; the gallery then goes without it a while (caching.py).
+        app.config.setdefault("CACHE_OPTIONS", {"socket_connect_timeout": 1.0, "socket_timeout": 1.0})
     cache.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -88,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
 def register_hooks(app: Flask) -> None:
     register_guards(app)
     register_audit(app)
+    register_static(app)
 
     @app.after_request
     def server_timing(response: Response) -> Response:
@@ -95,15 +99,6 @@ def register_hooks(app: Flask) -> None:
         if calls:
             seconds = g.get("orthanc_seconds", 0.0)
             response.headers["Server-Timing"] = f'orthanc;dur={seconds * 1000:.1f};desc="{calls} calls"'
-        return response
-
-    @app.after_request
-    def cache_static(response: Response) -> Response:
-        """Fingerprinted static URLs (?v=<hash>, see static_url) never change: cache them a year."""
-        if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
-            response.cache_control.public = True
-            response.cache_control.max_age = YEAR
-            response.cache_control.immutable = True
         return response
 
 

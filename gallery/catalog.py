@@ -15,9 +15,9 @@ whatever the number of patients.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from typing import Any
 from .dicom import NON_IMAGE_MODALITIES, fold, format_date, format_name, format_time
 from .models import PatientRow, Statistics, StudyRow
 from .orthanc import OrthancClient, OrthancNotFound
+from .textsearch import KeyIndex, name_variants
 
 log = logging.getLogger(__name__)
 
@@ -83,26 +84,16 @@ def study_row(data: dict[str, Any], series: list[SeriesEntry]) -> StudyRow:
     )
 
 
-def wildcard_matcher(query: str) -> Callable[[str], bool]:
-    """Case- and accent-insensitive matching as DICOM users expect.
+@dataclass(frozen=True, slots=True)
+class Views:
+    """The index sorted for reading, rebuilt after each change; keys are the folded search texts."""
 
-    Without `*`/`?` the query matches anywhere ("smi" finds "SMITH^JOHN");
-    with them it must match a whole field ("smi*" means "starts with smi").
-    """
-    folded = fold(query.strip())
-    if "*" not in folded and "?" not in folded:
-        return lambda text: folded in text
-    pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in folded)
-    compiled = re.compile(pattern, re.DOTALL)
-    return lambda text: any(compiled.fullmatch(part) for part in text.split("\n"))
-
-
-def name_variants(name: str) -> tuple[str, ...]:
-    """ "Smith, John" is also found as "Smith^John" (DICOM) and "John Smith"."""
-    if ", " not in name:
-        return (name,)
-    family, given = name.split(", ", 1)
-    return (name, f"{family}^{given}", f"{given} {family}")
+    patients: list[PatientRow]  # A–Z
+    studies: list[StudyRow]  # newest first, undated last
+    patient_search: KeyIndex
+    study_search: KeyIndex
+    dates_ascending: list[str]  # dates of the dated studies, reversed: for bisection
+    modalities: list[str]
 
 
 def _sort_date_key(row: StudyRow) -> tuple[bool, str, str]:
@@ -132,7 +123,8 @@ class Catalog:
         self._series: dict[str, SeriesEntry] = {}
         self._statistics = Statistics(0, 0, 0, 0, 0)
         self._stale_studies: set[str] = set()  # rows to refetch: a series of theirs was deleted here
-        self._views: tuple[list[PatientRow], list[StudyRow], list[str], list[str], list[str]] | None = None
+        self._views: Views | None = None
+        self._folded: dict[str, str] = {}
         self.rebuilds = 0
 
     # -- keeping current ---------------------------------------------------
@@ -151,6 +143,23 @@ class Catalog:
             if not self._built or not self._apply_changes() or not self._counts_match():
                 self._rebuild()
             self._last_poll = self.clock()
+
+    def build_in_background(self) -> threading.Thread:
+        """Build the index in a thread (gunicorn's post_worker_init), so no visitor waits for it.
+
+        A failure (Orthanc down) is only logged: the next request tries again and
+        reports 503 as usual, and requests arriving meanwhile wait for the lock.
+        """
+
+        def build() -> None:
+            try:
+                self.refresh()
+            except Exception as exc:  # a background thread has no one else to tell
+                log.warning("list index warm-up failed: %s", exc)
+
+        thread = threading.Thread(target=build, name="list-index-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def _rebuild(self) -> None:
         started = time.perf_counter()
@@ -236,26 +245,44 @@ class Catalog:
 
     # -- reading (call refresh() first; extensions.catalog() does, once per request) --
 
-    def _sorted_views(self) -> tuple[list[PatientRow], list[StudyRow], list[str], list[str], list[str]]:
+    def _sorted_views(self) -> Views:
         views = self._views
         if views is not None:
             return views
         with self._lock:
+            # Folding is most of the work: texts folded for the previous views are reused,
+            # so re-sorting after a few new studies stays cheap at any archive size.
+            previous, folded = self._folded, {}
+
+            def fold_once(text: str) -> str:
+                value = previous.get(text)
+                folded[text] = value = fold(text) if value is None else value
+                return value
+
             studies = sorted(self._studies.values(), key=_sort_date_key, reverse=True)
             by_patient: dict[str, list[StudyRow]] = defaultdict(list)
             for row in studies:
                 by_patient[row.patient].append(row)
             patients = sorted(
                 (self._patient_row(rows) for rows in by_patient.values()),
-                key=lambda p: (fold(p.name), p.patient_id),
+                key=lambda p: (fold_once(p.name), p.patient_id),
             )
-            patient_keys = [fold("\n".join((*name_variants(p.name), p.patient_id))) for p in patients]
-            study_keys = [
-                fold("\n".join((s.description, s.accession, *name_variants(s.patient_name), s.patient_id)))
-                for s in studies
-            ]
-            modalities = sorted({m for s in studies for m in s.modalities})
-            self._views = views = (patients, studies, patient_keys, study_keys, modalities)
+            self._views = views = Views(
+                patients=patients,
+                studies=studies,
+                patient_search=KeyIndex(
+                    [fold_once("\n".join((*name_variants(p.name), p.patient_id))) for p in patients]
+                ),
+                study_search=KeyIndex(
+                    [
+                        fold_once("\n".join((s.description, s.accession, *name_variants(s.patient_name), s.patient_id)))
+                        for s in studies
+                    ]
+                ),
+                dates_ascending=[s.date for s in reversed(studies) if s.date],
+                modalities=sorted({m for s in studies for m in s.modalities}),
+            )
+            self._folded = folded
             return views
 
     @staticmethod
@@ -281,31 +308,33 @@ class Catalog:
 
     def patients(self, query: str = "") -> list[PatientRow]:
         """All patients A–Z by name, optionally filtered by name or patient ID."""
-        patients, _, keys, _, _ = self._sorted_views()
+        views = self._sorted_views()
         if not query.strip():
-            return patients
-        matches = wildcard_matcher(query)
-        return [p for p, key in zip(patients, keys, strict=True) if matches(key)]
+            return views.patients
+        return [views.patients[i] for i in views.patient_search.matching(query)]
 
     def studies(self, query: str = "", modality: str = "", date_from: str = "", date_to: str = "") -> list[StudyRow]:
-        """Studies newest first, filtered by text, modality and an ISO date range."""
-        _, studies, _, keys, _ = self._sorted_views()
-        matches = wildcard_matcher(query) if query.strip() else None
-        selected = []
-        for row, key in zip(studies, keys, strict=True):
-            if modality and modality not in row.modalities:
-                continue
-            if date_from and (not row.date or row.date < date_from):
-                continue
-            if date_to and (not row.date or row.date > date_to):
-                continue
-            if matches and not matches(key):
-                continue
-            selected.append(row)
-        return selected
+        """Studies newest first, filtered by text, modality and an ISO date range.
+
+        The date range is found by bisection in the date-sorted list and the text
+        by the search index, so neither looks at every study.
+        """
+        views = self._sorted_views()
+        start, stop = 0, len(views.studies)
+        if date_from or date_to:
+            dates, dated = views.dates_ascending, len(views.dates_ascending)
+            start = dated - (bisect_right(dates, date_to) if date_to else dated)
+            stop = dated - (bisect_left(dates, date_from) if date_from else 0)
+        if query.strip():
+            rows = [views.studies[i] for i in views.study_search.matching(query) if start <= i < stop]
+        elif (start, stop) == (0, len(views.studies)):
+            rows = views.studies
+        else:
+            rows = views.studies[start:stop]
+        return [row for row in rows if modality in row.modalities] if modality else rows
 
     def modalities(self) -> list[str]:
-        return self._sorted_views()[4]
+        return self._sorted_views().modalities
 
     def forget(self, *, studies: Iterable[str] = (), series: Iterable[str] = ()) -> None:
         """Drop deleted resources at once, so this process needs no rebuild after its own deletes."""

@@ -23,6 +23,9 @@ import requests
 
 ORTHANC_BINARY = os.environ.get("ORTHANC_BINARY", "/usr/sbin/Orthanc")
 PLUGIN_DIR = Path("/usr/share/orthanc/plugins")
+GDCM_PLUGIN = PLUGIN_DIR / "libOrthancGdcm.so"
+#: Debian's orthanc-postgresql: the index (not the files) in PostgreSQL, shared by several Orthanc nodes.
+POSTGRESQL_INDEX_PLUGIN = PLUGIN_DIR / "libOrthancPostgreSQLIndex.so"
 
 
 class EmbeddedOrthancError(RuntimeError):
@@ -100,9 +103,35 @@ class EmbeddedOrthanc:
         raise EmbeddedOrthancError(f"Orthanc did not answer within {timeout:.0f} s")
 
 
+def default_plugins() -> list[str]:
+    return [str(GDCM_PLUGIN)] if GDCM_PLUGIN.exists() else []
+
+
+def postgresql_index_config(host: str, port: int, database: str, user: str, password: str = "") -> dict:
+    """`extra_config` for an Orthanc node whose index lives in PostgreSQL.
+
+    Several nodes with this config and the same StorageDirectory (a shared
+    filesystem) serve one archive: "Lock": false lets them share the database,
+    and jobs are not saved in it (they belong to one node).
+    """
+    return {
+        "Plugins": [*default_plugins(), str(POSTGRESQL_INDEX_PLUGIN)],
+        "PostgreSQL": {
+            "EnableIndex": True,
+            "EnableStorage": False,
+            "Host": host,
+            "Port": port,
+            "Database": database,
+            "Username": user,
+            "Password": password,
+            "Lock": False,
+        },
+        "SaveJobs": False,
+    }
+
+
 def write_config(folder: Path, port: int, user: str, password: str, extra: dict | None = None) -> Path:
     """Write Orthanc's JSON config for a private, loopback-only instance."""
-    plugins = [str(PLUGIN_DIR / "libOrthancGdcm.so")] if (PLUGIN_DIR / "libOrthancGdcm.so").exists() else []
     config = {
         "Name": "OrthancGallery",
         "StorageDirectory": str(folder / "storage"),
@@ -113,7 +142,7 @@ def write_config(folder: Path, port: int, user: str, password: str, extra: dict 
         "AuthenticationEnabled": True,
         "RegisteredUsers": {user: password},
         "HttpCompressionEnabled": False,
-        "Plugins": plugins,
+        "Plugins": default_plugins(),
         "StableAge": 5,
         "ConcurrentJobs": 2,
         "HttpThreadsCount": 50,

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from flask import current_app
 
+from .caching import cache_delete_many, cache_get, cache_set
 from .catalog import series_entry, study_row
 from .dicom import (
     NON_IMAGE_MODALITIES,
@@ -23,7 +24,7 @@ from .dicom import (
     parse_numbers,
     tag_value,
 )
-from .extensions import cache, orthanc
+from .extensions import orthanc
 from .models import (
     Geometry,
     Instance,
@@ -54,10 +55,10 @@ DERIVED_KEYS = {"patient": (), "study": (), "series": ("stack:{}",)}
 def cached_json(path: str, params: dict[str, Any] | None = None, ttl: int | None = None) -> Any:
     """Orthanc JSON for `path`, from the cache when fresh."""
     key = "json:" + path + ("?" + urlencode(params) if params else "")
-    value = cache.get(key)
+    value = cache_get(key)
     if value is None:
         value = orthanc().get_json(path, params)
-        cache.set(key, value, timeout=ttl if ttl is not None else current_app.config["HIERARCHY_TTL"])
+        cache_set(key, value, timeout=ttl if ttl is not None else current_app.config["HIERARCHY_TTL"])
     return value
 
 
@@ -70,7 +71,7 @@ def forget(patients: Iterable[str] = (), studies: Iterable[str] = (), series: It
         for template in (*("json:" + path for path in CACHED_PATHS[level]), *DERIVED_KEYS[level])
     ]
     if keys:
-        cache.delete_many(*keys)
+        cache_delete_many(*keys)
 
 
 def _tags(data: dict[str, Any]) -> dict[str, str]:

@@ -13,7 +13,8 @@ from html import escape
 
 from flask import current_app
 
-from .extensions import cache, orthanc
+from .caching import cache_get, cache_set
+from .extensions import orthanc
 from .hierarchy import instance_tags
 from .orthanc import OrthancUnsupported, require_id
 
@@ -75,7 +76,7 @@ def render(spec: Rendering, store: bool = True) -> Image:
     Raises OrthancNotFound for an unknown instance or frame.
     """
     require_id(spec.instance)
-    cached = cache.get(spec.key)
+    cached = cache_get(spec.key)
     if cached is not None:
         content, content_type, placeholder = cached
         return Image(content, content_type, spec.etag, placeholder)
@@ -102,7 +103,7 @@ def render(spec: Rendering, store: bool = True) -> Image:
             placeholder=True,
         )
     if store:
-        cache.set(
+        cache_set(
             spec.key, (image.content, image.content_type, image.placeholder), timeout=current_app.config["IMAGE_TTL"]
         )
     return image

@@ -15,7 +15,13 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -88,6 +94,78 @@ def server_command(host: str, port: int, dev: bool) -> list[str]:
         f"{host}:{port}",
         "wsgi:app",
     ]
+
+
+#: For loopback checks: proxy settings of the environment must not apply.
+_local = requests.Session()
+_local.trust_env = False
+
+
+@dataclass
+class GalleryServer:
+    """A gallery served by gunicorn in a child process (benchmarks and integration tests)."""
+
+    url: str
+    process: subprocess.Popen = field(repr=False)
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def stop(self) -> None:
+        """Quick shutdown (SIGQUIT): nothing is in flight when tests and benchmarks stop a server.
+
+        A gthread worker can hang while its interpreter exits after SIGQUIT, and gunicorn's
+        master would wait `graceful_timeout` for it: whatever is left after 5 s is killed,
+        workers included, so none outlives the test.
+        """
+        if self.process.poll() is not None:
+            return
+        workers = {pid: _cmdline(pid) for pid in self.worker_pids()}
+        self.process.send_signal(signal.SIGQUIT)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for pid, cmdline in workers.items():
+            if cmdline and _cmdline(pid) == cmdline:  # still that worker, not a reused PID
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def start_gunicorn(env: Mapping[str, str], port: int, *, log: Path | None = None, timeout: float = 30) -> GalleryServer:
+    """Serve the gallery with gunicorn.conf.py on 127.0.0.1:`port`; return once it answers HTTP."""
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+    process = subprocess.Popen(
+        server_command("127.0.0.1", port, dev=False),
+        cwd=ROOT,
+        env=dict(env),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    if log:
+        output.close()
+    server = GalleryServer(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with code {process.returncode}" + (f"; see {log}" if log else ""))
+        try:
+            if _local.get(server.url + "/static/favicon.svg", timeout=1).ok:
+                return server
+        except requests.RequestException:
+            time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:

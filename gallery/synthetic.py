@@ -6,8 +6,10 @@ same call always produces the same files and uploading them twice is a no-op.
 
 from __future__ import annotations
 
+import datetime
 import io
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,11 @@ SOP_CLASSES = {
     "MR": "1.2.840.10008.5.1.4.1.1.4",
     "CR": "1.2.840.10008.5.1.4.1.1.1",
     "US": "1.2.840.10008.5.1.4.1.1.6.1",
+    "DX": "1.2.840.10008.5.1.4.1.1.1.1",
+    "MG": "1.2.840.10008.5.1.4.1.1.1.2",
+    "XA": "1.2.840.10008.5.1.4.1.1.12.1",
+    "NM": "1.2.840.10008.5.1.4.1.1.20",
+    "PT": "1.2.840.10008.5.1.4.1.1.128",
 }
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
@@ -48,6 +55,66 @@ class StudyInfo:
     @property
     def uid(self) -> str:
         return uid("study", self.patient.patient_id, self.key)
+
+
+#: Name pools by script: family names, then given names. DICOM PN is "Family^Given".
+NAME_POOLS: dict[str, tuple[list[str], list[str]]] = {
+    pool: (families.split(", "), givens.split(", "))
+    for pool, families, givens in (
+        (
+            "english",
+            "Smith, Johnson, Williams, Brown, Jones, Miller, Davis, Wilson, Taylor, Clark, Lewis, Walker, Hall, "
+            "Young, O'Brien, MacDonald, Harris, Martin, Thompson, White",
+            "James, Mary, John, Patricia, Robert, Jennifer, Michael, Linda, David, Susan, William, Emma, Olivia, "
+            "Noah, Liam, Ava, Siobhán, Mary Ann, Jean-Luc, Anne",
+        ),
+        (
+            "accented",
+            "García, Martínez, López, Hernández, Pérez, Müller, Schröder, Weiß, Lefèvre, Gonçalves, Conceição, "
+            "Dvořák, Łukasiewicz, Nováková, Çelik, Öztürk, Bianchi, D'Angelo",
+            "José, María, François, Zoë, Jürgen, Renée, Chloé, Anaïs, Łucja, Jiří, Ştefan, Inês, João, Élodie, "
+            "Håkan, Agnieszka, Müge, Néstor",
+        ),
+        (
+            "nordic",
+            "Ødegård, Åberg, Sjöström, Bjørnstad, Järvinen, Lindqvist, Þórsson, Hämäläinen, Østergaard, Näslund, "
+            "Sæther, Kjærgaard, Guðmundsdóttir, Strøm",
+            "Søren, Åsa, Björn, Ingrid, Mikkel, Eila, Sigríður, Ørjan, Kåre, Päivi, Æsa, Tuulikki",
+        ),
+        (
+            "korean",
+            "김, 이, 박, 최, 정, 강, 조, 윤, 장, 임, 한, 오",
+            "민준, 서연, 지훈, 하은, 도윤, 서준, 지우, 수아, 예준, 지민, 은서, 현우",
+        ),
+        ("japanese", "山田, 佐藤, 鈴木, 高橋, 田中, 渡辺, 伊藤, 中村", "太郎, 花子, 翔太, 陽菜, 蓮, 結衣, 大翔, 美咲"),
+        ("greek", "Παπαδόπουλος, Γεωργίου, Νικολάου, Ιωάννου", "Γιώργος, Μαρία, Νίκος, Ελένη, Δημήτρης"),
+    )
+}
+#: How often each pool is drawn (a European hospital with a large Korean community).
+NAME_WEIGHTS = {"english": 40, "accented": 25, "nordic": 12, "korean": 15, "japanese": 5, "greek": 3}
+KOREAN_ROMANISED = {"김": "Kim", "이": "Lee", "박": "Park", "최": "Choi", "정": "Jung", "강": "Kang"}
+
+
+def random_name(rng: random.Random) -> str:
+    """A plausible DICOM person name from one of NAME_POOLS."""
+    pool = rng.choices(list(NAME_WEIGHTS), weights=list(NAME_WEIGHTS.values()))[0]
+    families, givens = NAME_POOLS[pool]
+    family, given = rng.choice(families), rng.choice(givens)
+    if pool == "korean" and family in KOREAN_ROMANISED and rng.random() < 0.3:
+        return f"{KOREAN_ROMANISED[family]}^{given}={family}^{given}"  # romanised and hangul groups
+    return f"{family}^{given}"
+
+
+def random_date(rng: random.Random, first_year: int, last_year: int) -> str:
+    """A DICOM DA date (YYYYMMDD) uniformly between 1 January of `first_year` and 31 December of `last_year`."""
+    start = datetime.date(first_year, 1, 1)
+    days = (datetime.date(last_year, 12, 31) - start).days
+    return (start + datetime.timedelta(days=rng.randint(0, days))).strftime("%Y%m%d")
+
+
+def random_patient(rng: random.Random, patient_id: str) -> PatientInfo:
+    """A patient with a name from NAME_POOLS, a birth date between 1930 and 2022 and a sex."""
+    return PatientInfo(random_name(rng), patient_id, random_date(rng, 1930, 2022), rng.choice("MMFFFO"))
 
 
 def encode(ds: Dataset) -> bytes:
@@ -191,8 +258,9 @@ def small_study(
     series: int = 1,
     instances: int = 1,
     size: int = 64,
+    descriptions: Sequence[str] = (),
 ) -> Iterator[bytes]:
-    """A study of small 8-bit images, `series` × `instances` files."""
+    """A study of small 8-bit images, `series` × `instances` files, series described by `descriptions`."""
     for s in range(series):
         for i in range(instances):
             yield encode(
@@ -203,7 +271,7 @@ def small_study(
                     instance_number=i + 1,
                     modality=modality,
                     pixels=small_image(s * 31 + i, size),
-                    series_description=f"{modality} series {s + 1}",
+                    series_description=descriptions[s] if s < len(descriptions) else f"{modality} series {s + 1}",
                     geometry={
                         "ImageOrientationPatient": [1, 0, 0, 0, 1, 0],
                         "ImagePositionPatient": [0, 0, i * 5.0],

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, url_for
 
+from .assets import static_url
 from .dicom import MODALITY_NAMES, human_size
 from .paging import Page
 from .security import may_open
@@ -23,17 +21,6 @@ NAV = (
     ("admin.users", "Users"),
     ("admin.audit_log", "Audit log"),
 )
-
-
-@cache
-def _fingerprint(folder: str, filename: str) -> str:
-    return hashlib.sha256((Path(folder) / filename).read_bytes()).hexdigest()[:12]
-
-
-def static_url(filename: str) -> str:
-    """A static URL that changes with the file's content, so it can be cached for a year."""
-    folder = current_app.static_folder or ""
-    return url_for("static", filename=filename, v=_fingerprint(folder, filename))
 
 
 def has_endpoint(endpoint: str) -> bool:

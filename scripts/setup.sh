@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything `make run` (setup.sh run) or `make test` (setup.sh test) needs on Debian/Ubuntu:
-# the Debian packages (Orthanc, its GDCM plugin, Chromium and services for tests), then the
+# the Debian packages (Orthanc, its GDCM plugin; for tests Chromium, Redis and PostgreSQL), then the
 # virtualenv with requirements.txt. Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 purpose="${1:-run}"
 packages=(orthanc orthanc-gdcm)
 if [[ "$purpose" == "test" ]]; then
-  packages+=(chromium)
+  # Redis, PostgreSQL and Orthanc's PostgreSQL plugin: the scale-out test (tests/test_scaleout.py)
+  packages+=(chromium redis-server postgresql orthanc-postgresql)
 fi
 
 missing=()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import time
 from pathlib import Path
 
-from gallery.catalog import Catalog, name_variants, wildcard_matcher
+from gallery.catalog import Catalog
+from gallery.dicom import fold
 from gallery.embedded import remove_storage, start_orthanc
 from gallery.orthanc import OrthancClient
 from gallery.synthetic import PatientInfo, StudyInfo, small_study
+from gallery.textsearch import KeyIndex, name_variants, wildcard_matcher
 
 
 def client_for(server) -> OrthancClient:
@@ -98,3 +102,59 @@ def test_wildcards_follow_dicom_rules():
     assert wildcard_matcher("j?hn*")("john smith")
     assert wildcard_matcher("ÉLODIE")("elodie")
     assert name_variants("Smith, John") == ("Smith, John", "Smith^John", "John Smith")
+
+
+def test_warm_up_builds_the_index_in_the_background(orthanc_server, archive):
+    index = Catalog(client_for(orthanc_server), poll_seconds=60)
+    index.build_in_background().join(timeout=60)
+    assert index.rebuilds == 1 and len(index.patients()) >= archive.filler_patients
+
+
+def test_warm_up_with_orthanc_down_only_logs(caplog):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    index = Catalog(OrthancClient(f"http://127.0.0.1:{closed}/", retries=0), poll_seconds=60)
+    with caplog.at_level(logging.WARNING, logger="gallery.catalog"):
+        index.build_in_background().join(timeout=10)
+    assert index.rebuilds == 0 and "warm-up failed" in caplog.text
+
+
+def test_date_ranges_match_a_plain_scan_at_every_boundary(orthanc_server, archive):
+    index = Catalog(client_for(orthanc_server), poll_seconds=60)
+    index.refresh()
+    everything = index.studies()
+    dates = sorted({s.date for s in everything if s.date})
+    assert len(dates) > 10
+    for date_from, date_to in [
+        (dates[0], dates[-1]),
+        (dates[3], dates[3]),
+        (dates[2], dates[7]),
+        (dates[5], ""),
+        ("", dates[5]),
+        ("1800-01-01", "1800-12-31"),
+        ("2019-02-30", "2019-06-01"),  # bounds need not be real dates or stored ones
+    ]:
+        expected = [
+            s
+            for s in everything
+            if s.date and (not date_from or s.date >= date_from) and (not date_to or s.date <= date_to)
+        ]
+        assert index.studies(date_from=date_from, date_to=date_to) == expected, (date_from, date_to)
+    cr_2019 = index.studies(modality="CR", date_from="2019-01-01", date_to="2019-12-31")
+    assert cr_2019 and all(s.date.startswith("2019") and "CR" in s.modalities for s in cr_2019)
+
+
+def test_the_search_index_finds_exactly_what_a_scan_of_every_key_finds():
+    names = ["Smith, John", "Smithson, Ann", "García, José", "Ødegård, Åse", "Kim, 민준 (김 민준)", "O'Brien, Mary Ann"]
+    keys = [fold("\n".join((*name_variants(n), f"P{i:03d}", "a.b(c"))) for i, n in enumerate(names)]
+    keys.append(fold("smith"))  # a row whose key is a single part
+    queries = ["smi", "smi*", "*son", "j?hn*", "s*h", "jose", "GARCIA", "ødegård", "민준", "p00", "p005", "*", "?"]
+    queries += ["a.b(c", "a?b(c", "nobody", "h\nj", "", "smith\nsmith", "c\np0", "n smith"]
+    index = KeyIndex(keys)
+    for query in queries:
+        expected = (
+            [i for i, key in enumerate(keys) if wildcard_matcher(query)(key)] if query else list(range(len(keys)))
+        )
+        assert index.matching(query) == expected, query
+    assert index.matching("smith") == [0, 1, 6]  # each row once, however often it matches

@@ -118,6 +118,54 @@ def test_read_timeout_is_unavailable():
         silent.close()
 
 
+def test_a_read_timeout_is_not_retried():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    accepted = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(silent.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        client = OrthancClient(f"http://127.0.0.1:{silent.getsockname()[1]}/", read_timeout=0.3, retries=2)
+        with pytest.raises(OrthancUnavailable):
+            client.get_json("/system")
+        assert len(accepted) == 1  # asked once: a busy Orthanc is not asked three times
+    finally:
+        silent.close()
+        for connection in accepted:
+            connection.close()
+
+
+def test_a_get_on_a_connection_orthanc_dropped_is_sent_again(orthanc_server, monkeypatch):
+    """Orthanc closes idle keep-alive connections after 1 s; the list index polls every 1 s.
+
+    urllib3 usually notices a closed connection before reusing it; this makes it miss,
+    as it does when Orthanc closes the connection while the request is on its way.
+    """
+    client = OrthancClient(orthanc_server.url, orthanc_server.user, orthanc_server.password)
+    assert client.get_json("/system")
+    monkeypatch.setattr("urllib3.connectionpool.is_connection_dropped", lambda conn: False)
+    time.sleep(1.3)
+    assert client.get_json("/statistics")["CountInstances"] >= 0
+
+
+def test_proxy_settings_of_the_environment_do_not_apply(orthanc_server, monkeypatch):
+    dead_proxy = f"http://127.0.0.1:{closed_port()}/"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, dead_proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = OrthancClient(orthanc_server.url, orthanc_server.user, orthanc_server.password, retries=0)
+    assert client.get_json("/system")["Name"] == "OrthancGallery"
+
+
 def test_observer_sees_every_call(orthanc_server):
     seen = []
     client = OrthancClient(
