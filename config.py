@@ -87,12 +87,11 @@ PERMANENT_SESSION_LIFETIME = 12 * 3600
 #: headers are trusted (0: none; set 1 behind nginx or a load balancer).
 TRUSTED_PROXIES = 0
 
-#: Failed sign-ins allowed before a pause, per account and per client address.
-#: Flask-Limiter storage: memory:// for one process, redis://host:6379 for several.
+#: Failed sign-ins allowed before a pause, per account and per client address, and
+#: where they are counted: memory:// for one process, redis://host:6379 for several.
 LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
 LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
 RATELIMIT_STORAGE_URI = "memory://"
-RATELIMIT_HEADERS_ENABLED = False
 
 #: Share-link lifetimes offered on the share form (label, seconds), and the preselected one.
 SHARE_EXPIRY_CHOICES = (("1 hour", 3600), ("1 day", 86400), ("7 days", 7 * 86400), ("30 days", 30 * 86400))

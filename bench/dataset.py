@@ -31,13 +31,22 @@ from pathlib import Path
 
 from gallery.embedded import EmbeddedOrthanc, start_orthanc
 from gallery.orthanc import OrthancClient
-from gallery.synthetic import PatientInfo, StudyInfo, mr_volume, random_date, random_patient, small_study
+from gallery.synthetic import (
+    PatientInfo,
+    StudyInfo,
+    ct_volume,
+    mr_volume,
+    radiographs,
+    random_date,
+    random_patient,
+    small_study,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 #: Bump when the generated archive changes, so old storage folders are rebuilt.
 VERSION = 1
 #: Bump when the landmark patients change: they are added to an existing archive, no rebuild.
-LANDMARKS_VERSION = 2
+LANDMARKS_VERSION = 4
 #: Orthanc settings for a throw-away benchmark archive: no fsync per stored file.
 ORTHANC_CONFIG = {"SyncStorageArea": False}
 #: Studies per patient, cycled in blocks of 8 patients: mean exactly 3.
@@ -80,6 +89,8 @@ class Landmarks:
     twenty_series_study: str
     five_hundred_slice_series: str
     typical_mr_series: str = ""  # 100 slices of 256² 16-bit MR: a common real-world thumbnail source
+    typical_ct_series: str = ""  # 100 slices of 512² signed 16-bit CT: the most common thumbnail source
+    radiograph_series: str = ""  # 20 chest radiographs of 2048 × 2500, 12-bit: the heaviest common source
     name_query: str = "müller"  # rare: about 1.4% of patients
     common_query: str = "mar"  # María, Mary, Martin…: a full page of results at every size
     date_from: str = "2019-01-01"
@@ -109,6 +120,24 @@ TYPICAL_MR = StudyInfo(
     "090000",
     "MR Brain",
     "ACC-BENCH-256",
+)
+
+TYPICAL_CT = StudyInfo(
+    PatientInfo("Okafor^Chinedu", "BENCH-0512", "19590930", "M"),
+    "ct-512",
+    "20250720",
+    "153000",
+    "CT Head",
+    "ACC-BENCH-512",
+)
+
+RADIOGRAPHS = StudyInfo(
+    PatientInfo("Novak^Jana", "BENCH-2500", "19720214", "F"),
+    "cr-2500",
+    "20250805",
+    "080000",
+    "Chest PA",
+    "ACC-BENCH-2500",
 )
 
 
@@ -144,6 +173,8 @@ def landmark_files() -> list[bytes]:
     files = list(small_study(TWENTY_SERIES, "CT", series=20, instances=5, size=64, descriptions=names))
     files += mr_volume(VOLUME, size=64, slices=500, slice_spacing=0.5, description="T1 3D 0.5mm")
     files += mr_volume(TYPICAL_MR, size=256, slices=100, slice_spacing=1.5, description="T2 axial")
+    files += ct_volume(TYPICAL_CT, size=512, slices=100)
+    files += radiographs(RADIOGRAPHS)
     return files
 
 
@@ -235,10 +266,14 @@ def find_landmarks(client: OrthancClient) -> Landmarks:
     study = next(r["ID"] for r in client.lookup(TWENTY_SERIES.uid) if r["Type"] == "Study")
     volume_study = next(r["ID"] for r in client.lookup(VOLUME.uid) if r["Type"] == "Study")
     typical_study = next(r["ID"] for r in client.lookup(TYPICAL_MR.uid) if r["Type"] == "Study")
+    ct_study = next(r["ID"] for r in client.lookup(TYPICAL_CT.uid) if r["Type"] == "Study")
+    cr_study = next(r["ID"] for r in client.lookup(RADIOGRAPHS.uid) if r["Type"] == "Study")
     return Landmarks(
         twenty_series_study=study,
         five_hundred_slice_series=client.get_json(f"/studies/{volume_study}/series")[0]["ID"],
         typical_mr_series=client.get_json(f"/studies/{typical_study}/series")[0]["ID"],
+        typical_ct_series=client.get_json(f"/studies/{ct_study}/series")[0]["ID"],
+        radiograph_series=client.get_json(f"/studies/{cr_study}/series")[0]["ID"],
     )
 
 

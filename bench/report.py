@@ -42,7 +42,7 @@ def size_label(patients: int) -> str:
 
 def latency_rows(size: dict[str, Any]) -> list[list[str]]:
     rows = []
-    for name, page in size["pages"].items():
+    for name, page in size.get("pages", {}).items():
         cold, warm = page["cold"], page["warm"]
         rows.append(
             [
@@ -82,7 +82,7 @@ def targets(report: dict[str, Any]) -> list[list[str]]:
     small, large = sizes[0], sizes[-1]
     label = f"{size_label(large['patients'])}/{size_label(small['patients'])}"
     if len(sizes) > 1:
-        for name, page in large["pages"].items():
+        for name, page in large.get("pages", {}).items():
             before = small["pages"][name]
             same = page["cold"]["calls"] == before["cold"]["calls"] and size_independent(
                 page["warm"]["calls"], before["warm"]["calls"]
@@ -96,7 +96,7 @@ def targets(report: dict[str, Any]) -> list[list[str]]:
                 ]
             )
         for state in ("warm", "cold"):
-            for name, page in large["pages"].items():
+            for name, page in large.get("pages", {}).items():
                 ratio = page[state]["total_median_ms"] / small["pages"][name][state]["total_median_ms"]
                 rows.append(
                     [
@@ -105,7 +105,7 @@ def targets(report: dict[str, Any]) -> list[list[str]]:
                         verdict(ratio <= LATENCY_RATIO),
                     ]
                 )
-    for name in LIST_PAGES:
+    for name in LIST_PAGES if "pages" in large else ():
         median = large["pages"][name]["warm"]["total_median_ms"]
         rows.append(
             [
@@ -183,7 +183,7 @@ def sections(report: dict[str, Any], markdown: bool) -> list[str]:
                     f"{s['index']['poll_median_ms']:.1f} ms",
                     f"{s['memory'].get('worker_rss_at_boot_mb', 0):.0f} MB",
                     f"{s['memory'].get('worker_rss_after_index_mb', 0):.0f} MB",
-                    f"{s['memory']['worker_rss_after_warm_run_mb']:.0f} MB",
+                    f"{s['memory'].get('worker_rss_after_warm_run_mb', 0):.0f} MB",
                 ]
                 for s in report["sizes"]
             ],

@@ -230,17 +230,24 @@ def run_sizes(archives: list[Archive], args: argparse.Namespace) -> list[dict[st
             "load_at_start": load(),
             "index": measure_index(a.client, args.index_repeats),
         }
-    print(f"cold pages ({args.runs} runs × {len(archives[0].paths)} pages × {len(archives)} sizes)...", flush=True)
-    cold, memory = measure_cold(archives, args.runs)
-    print(f"warm pages ({args.repeats} rounds)...", flush=True)
-    warm, warm_rss = measure_warm(archives, args.repeats)
+    if args.pages:
+        print(f"cold pages ({args.runs} runs × {len(archives[0].paths)} pages × {len(archives)} sizes)...", flush=True)
+        cold, memory = measure_cold(archives, args.runs)
+        print(f"warm pages ({args.repeats} rounds)...", flush=True)
+        warm, warm_rss = measure_warm(archives, args.repeats)
     for a in archives:
         result = results[a.patients]
-        result["memory"] = {**memory[a.patients], "worker_rss_after_warm_run_mb": warm_rss[a.patients]}
-        result["pages"] = {
-            name: {"path": path, "cold": summarise(cold[a.patients][name]), "warm": summarise(warm[a.patients][name])}
-            for name, path in a.paths.items()
-        }
+        result["memory"] = {}
+        if args.pages:
+            result["memory"] = {**memory[a.patients], "worker_rss_after_warm_run_mb": warm_rss[a.patients]}
+            result["pages"] = {
+                name: {
+                    "path": path,
+                    "cold": summarise(cold[a.patients][name]),
+                    "warm": summarise(warm[a.patients][name]),
+                }
+                for name, path in a.paths.items()
+            }
         if args.concurrency:
             print(f"[{a.patients}] thumbnails ({args.passes} passes, concurrency {args.concurrency})...", flush=True)
             result["thumbnails"] = {
@@ -254,6 +261,8 @@ def run_sizes(archives: list[Archive], args: argparse.Namespace) -> list[dict[st
                 for name, series in (
                     ("64² MR, 500 slices", a.landmarks.five_hundred_slice_series),
                     ("256² MR, 100 slices", a.landmarks.typical_mr_series),
+                    ("512² CT, 100 slices", a.landmarks.typical_ct_series),
+                    ("2048×2500 CR, 20 images", a.landmarks.radiograph_series),
                 )
             }
             result["memory"].update(a.gallery.redis_memory())
@@ -268,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=20, help="warm samples per page")
     parser.add_argument("--index-repeats", type=int, default=3, help="list index builds timed")
     parser.add_argument("--concurrency", type=int, default=8, help="parallel thumbnail requests (0: skip)")
+    parser.add_argument("--no-pages", dest="pages", action="store_false", help="thumbnails only, no page timings")
     parser.add_argument("--passes", type=int, default=3, help="thumbnail passes (direct, uncached, cached)")
     parser.add_argument(
         "--redis", action="store_true", help="share the cache in a local Redis (gunicorn: 2 workers/core)"

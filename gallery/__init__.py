@@ -12,11 +12,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as default_config
 
+from .accounts.throttle import init_throttle
 from .assets import register_static
 from .audit import register_audit
 from .database import init_database
 from .errors import register_errorhandlers
-from .extensions import cache, csrf, init_orthanc, limiter, login_manager
+from .extensions import cache, csrf, init_orthanc, login_manager
 from .params import OrthancIdConverter
 from .security import register_guards
 from .spool import SpoolingRequest
@@ -65,7 +66,7 @@ def register_extensions(app: Flask) -> None:
         app.config.setdefault("CACHE_OPTIONS", {"socket_connect_timeout": 1.0, "socket_timeout": 1.0})
     cache.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_throttle(app)
     login_manager.init_app(app)
     init_database(app)
     init_orthanc(app)

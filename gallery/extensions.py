@@ -6,8 +6,6 @@ import time
 
 from flask import Flask, current_app, g, has_request_context
 from flask_caching import Cache
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -19,8 +17,6 @@ cache = Cache()
 csrf = CSRFProtect()
 db = SQLAlchemy()
 login_manager = LoginManager()
-#: No blanket limits: failed sign-ins are throttled explicitly (accounts/throttle.py).
-limiter = Limiter(key_func=get_remote_address)
 
 
 def _count_call(method: str, path: str, seconds: float) -> None:

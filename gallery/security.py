@@ -22,9 +22,9 @@ from werkzeug.exceptions import HTTPException
 
 from .access import Permission, permission_of
 from .accounts import throttle
-from .accounts.models import User
-from .accounts.users import authenticate
-from .extensions import csrf, db, login_manager
+from .accounts.models import Principal
+from .accounts.users import authenticate, load_principal
+from .extensions import csrf, login_manager
 from .orthanc import OrthancError
 from .responses import wants_json
 from .shares.service import ShareRefused, share_for_request
@@ -57,8 +57,11 @@ class AutoSecureSessionInterface(SecureCookieSessionInterface):
 # -- who is asking --------------------------------------------------------------
 
 #: Scripts send Basic credentials on every request; checking scrypt each time would cost
-#: ~50 ms, so a verified (user, password) pair is remembered briefly, by a salted digest.
-_verified: dict[str, tuple[int, int, float]] = {}
+#: ~50 ms, so a verified (user, password) pair is remembered briefly (per app), by a salted digest.
+
+
+def _verified() -> dict[str, tuple[int, int, float]]:
+    return current_app.extensions.setdefault("verified_basic", {})
 
 
 def _digest(username: str, password: str) -> str:
@@ -66,16 +69,16 @@ def _digest(username: str, password: str) -> str:
     return hashlib.sha256(f"{secret}\0{username.lower()}\0{password}".encode()).hexdigest()
 
 
-def load_user(user_id: str) -> User | None:
+def load_user(user_id: str) -> Principal | None:
     """Flask-Login's session loader; the version part ends sessions after a password or role change."""
     number, _, version = user_id.partition(":")
     if not number.isdigit():
         return None
-    user = db.session.get(User, int(number))
+    user = load_principal(int(number))
     return user if user is not None and str(user.session_version) == version else None
 
 
-def load_user_from_basic_auth(req: Any) -> User | None:
+def load_user_from_basic_auth(req: Any) -> Principal | None:
     """Flask-Login's request loader: HTTP Basic credentials of a gallery account (scripts, curl)."""
     auth = req.authorization
     if auth is None:
@@ -84,9 +87,10 @@ def load_user_from_basic_auth(req: Any) -> User | None:
         g.auth_error = (401, "Use HTTP Basic authentication with a gallery account (curl -u user:password).")
         return None
     digest = _digest(auth.username, auth.password or "")
-    remembered = _verified.get(digest)
+    verified = _verified()
+    remembered = verified.get(digest)
     if remembered and remembered[2] > time.monotonic():
-        user = db.session.get(User, remembered[0])
+        user = load_principal(remembered[0])
         if user is not None and user.session_version == remembered[1]:
             return user
     wait = throttle.retry_after(auth.username)
@@ -98,10 +102,10 @@ def load_user_from_basic_auth(req: Any) -> User | None:
         throttle.record_failure(auth.username)
         g.auth_error = (401, "Wrong username or password.")
         return None
-    if len(_verified) >= BASIC_CACHE_SIZE:
-        _verified.clear()
-    _verified[digest] = (user.id, user.session_version, time.monotonic() + BASIC_CACHE_SECONDS)
-    return user
+    if len(verified) >= BASIC_CACHE_SIZE:
+        verified.clear()
+    verified[digest] = (user.id, user.session_version, time.monotonic() + BASIC_CACHE_SECONDS)
+    return load_principal(user.id)
 
 
 # -- may they ----------------------------------------------------------------------

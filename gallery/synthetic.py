@@ -245,6 +245,78 @@ def mr_volume(
         )
 
 
+def ct_volume(
+    study: StudyInfo,
+    *,
+    series_key: str = "ct-axial",
+    series_number: int = 2,
+    size: int = 512,
+    slices: int = 100,
+    pixel_spacing: float = 0.5,
+    slice_spacing: float = 1.0,
+    description: str = "CT axial 1 mm",
+) -> Iterator[bytes]:
+    """An axial CT volume in signed 16-bit Hounsfield units (air −1000), with a soft-tissue window."""
+    hounsfield = (phantom_volume(size, slices).astype(np.int32) * 2 - 1000).clip(-1024, 3071).astype(np.int16)
+    origin = -size * pixel_spacing / 2
+    for index in range(slices):
+        z = -slices * slice_spacing / 2 + index * slice_spacing
+        geometry = {
+            "ImageOrientationPatient": [1, 0, 0, 0, 1, 0],
+            "ImagePositionPatient": [origin, origin, z],
+            "PixelSpacing": [pixel_spacing, pixel_spacing],
+            "SliceThickness": slice_spacing,
+            "FrameOfReferenceUID": uid("for", study.uid),
+            "RescaleIntercept": 0,
+            "RescaleSlope": 1,
+            "WindowCenter": 40,
+            "WindowWidth": 400,
+            "KVP": 120,
+        }
+        yield encode(
+            image_dataset(
+                study,
+                series_key=series_key,
+                series_number=series_number,
+                instance_number=index + 1,
+                modality="CT",
+                pixels=hounsfield[index],
+                series_description=description,
+                geometry=geometry,
+            )
+        )
+
+
+def radiographs(study: StudyInfo, count: int = 20, rows: int = 2500, columns: int = 2048) -> Iterator[bytes]:
+    """Large 12-bit projection radiographs (CR), the heaviest common thumbnail source."""
+    y, x = np.mgrid[0:rows, 0:columns].astype(np.float32)
+    body = np.exp(-(((x - columns / 2) / (columns * 0.3)) ** 2) - (((y - rows / 2) / (rows * 0.35)) ** 2))
+    ribs = 0.15 * (np.sin(y / 40.0) > 0.6) * (body > 0.4)
+    base = (body * 2600 + ribs * 1200).astype(np.float32)
+    rng = np.random.default_rng(11)
+    for index in range(count):
+        pixels = np.clip(base + rng.normal(0, 40, base.shape), 0, 4095).astype(np.uint16)
+        extra = {
+            "BitsStored": 12,
+            "HighBit": 11,
+            "WindowCenter": 2048,
+            "WindowWidth": 4096,
+            "ImagerPixelSpacing": [0.139, 0.139],
+            "BodyPartExamined": "CHEST",
+        }
+        ds = image_dataset(
+            study,
+            series_key="cr",
+            series_number=1,
+            instance_number=index + 1,
+            modality="CR",
+            pixels=pixels,
+            series_description="Chest PA",
+            extra=extra,
+        )
+        yield encode(ds)
+
+
 def small_image(seed: int, size: int = 64) -> np.ndarray:
     """A cheap, recognisable 8-bit test pattern that differs with `seed`."""
     y, x = np.mgrid[0:size, 0:size]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -27,6 +28,33 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+def role_allows(role: str, permission: Permission) -> bool:
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Principal(UserMixin):
+    """The signed-in user as requests see it: a plain, immutable snapshot of the account row.
+
+    Loading it is one small query (and memoised for a second), where the ORM object
+    cost half a millisecond per request — noticeable on pages of 100 thumbnails.
+    """
+
+    id: int
+    username: str
+    role: str
+    session_version: int
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def can(self, permission: Permission) -> bool:
+        return role_allows(self.role, permission)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -43,7 +71,7 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_version}"
 
     def can(self, permission: Permission) -> bool:
-        return permission in ROLE_PERMISSIONS.get(Role(self.role), frozenset())
+        return role_allows(self.role, permission)
 
 
 class ShareLink(db.Model):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import utcnow
 from ..extensions import db
-from .models import Role, User
+from .models import Principal, Role, User
 
 USERNAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 MIN_PASSWORD_LENGTH = 10
@@ -20,6 +22,39 @@ _DUMMY_HASH = generate_password_hash("not a real password")
 
 class AccountError(ValueError):
     """A user-management request that breaks a rule; the message is shown as is."""
+
+
+#: Seconds a loaded Principal is reused by this process: a role change, removal or password
+#: reset made by another process applies there within this time (at once in this one).
+PRINCIPAL_SECONDS = 1.0
+
+
+def _principals() -> dict[int, tuple[Principal, float]]:
+    return current_app.extensions.setdefault("principals", {})
+
+
+def load_principal(user_id: int) -> Principal | None:
+    """The account `user_id` as a Principal, or None if it no longer exists."""
+    memo = _principals()
+    hit = memo.get(user_id)
+    if hit and hit[1] > time.monotonic():
+        return hit[0]
+    row = db.session.execute(
+        select(User.id, User.username, User.role, User.session_version).where(User.id == user_id)
+    ).first()
+    principal = Principal(*row) if row else None
+    if principal is None:
+        memo.pop(user_id, None)
+    else:
+        if len(memo) > 10_000:
+            memo.clear()
+        memo[user_id] = (principal, time.monotonic() + PRINCIPAL_SECONDS)
+    return principal
+
+
+def _changed(user: User) -> None:
+    db.session.commit()
+    _principals().pop(user.id, None)
 
 
 def generate_password() -> str:
@@ -73,21 +108,21 @@ def set_role(user: User, role: str) -> None:
         raise AccountError("The last admin cannot lose the admin role.")
     user.role = new.value
     user.session_version += 1
-    db.session.commit()
+    _changed(user)
 
 
 def set_password(user: User, password: str) -> None:
     _check_password(password)
     user.password_hash = generate_password_hash(password)
     user.session_version += 1  # signs out every session of this user
-    db.session.commit()
+    _changed(user)
 
 
 def remove_user(user: User) -> None:
     if user.role == Role.ADMIN.value and admin_count() <= 1:
         raise AccountError("The last admin cannot be removed.")
     db.session.delete(user)
-    db.session.commit()
+    _changed(user)
 
 
 def record_login(user: User) -> None:
