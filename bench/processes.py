@@ -22,6 +22,22 @@ GALLERY_HEADERS: dict[str, str] = {
 }
 
 
+def gallery_env(orthanc: EmbeddedOrthanc, database: Path, **settings: str) -> dict[str, str]:
+    """The environment of a benchmarked gallery process: this Orthanc, its own account database."""
+    return {
+        **os.environ,
+        "ORTHANC_URL": orthanc.url,
+        "ORTHANC_USER": orthanc.user,
+        "ORTHANC_PASSWORD": orthanc.password,
+        "SECRET_KEY": "benchmark",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "GALLERY_ADMIN_USER": BENCH_USER,
+        "GALLERY_ADMIN_PASSWORD": BENCH_PASSWORD,
+        "GUNICORN_LOGLEVEL": "warning",
+        **settings,
+    }
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -42,19 +58,12 @@ class Gallery:
     """Starts gunicorn processes of the gallery against one Orthanc."""
 
     def __init__(self, orthanc: EmbeddedOrthanc, log: Path, redis_url: str = "", cache_prefix: str = "") -> None:
-        self.env = {
-            **os.environ,
+        self.env = gallery_env(
+            orthanc,
+            log.parent / "gallery-bench.db",
             **cache_settings(redis_url),
-            "CACHE_KEY_PREFIX": cache_prefix or "gallery:",
-            "ORTHANC_URL": orthanc.url,
-            "ORTHANC_USER": orthanc.user,
-            "ORTHANC_PASSWORD": orthanc.password,
-            "SECRET_KEY": "benchmark",
-            "DATABASE_URL": f"sqlite:///{log.parent / 'gallery-bench.db'}",
-            "GALLERY_ADMIN_USER": BENCH_USER,
-            "GALLERY_ADMIN_PASSWORD": BENCH_PASSWORD,
-            "GUNICORN_LOGLEVEL": "warning",
-        }
+            CACHE_KEY_PREFIX=cache_prefix or "gallery:",
+        )
         self.log = log
         self.redis = redis.Redis.from_url(redis_url) if redis_url else None
         self.workers = int(gunicorn_settings(self.env)["workers"])

@@ -26,7 +26,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,9 +38,10 @@ import numpy as np
 import requests
 
 from gallery.embedded import EmbeddedOrthanc, free_port, remove_storage, start_orthanc
+from gallery.launch import GalleryServer, start_gunicorn
 from gallery.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_study
 
-from .processes import BENCH_PASSWORD, BENCH_USER
+from .processes import BENCH_PASSWORD, BENCH_USER, gallery_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "upload.json"
@@ -100,53 +100,9 @@ def direct(orthanc: EmbeddedOrthanc, files: list[bytes], parallel: int) -> dict[
 # -- through the gallery ---------------------------------------------------------------------------
 
 
-class Gallery:
-    """The gallery under gunicorn (gunicorn.conf.py), pointed at `orthanc`."""
-
-    def __init__(self, orthanc: EmbeddedOrthanc, database: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(
-            os.environ,
-            ORTHANC_URL=orthanc.url,
-            ORTHANC_USER=orthanc.user,
-            ORTHANC_PASSWORD=orthanc.password,
-            SECRET_KEY="bench",
-            # The account scripts authenticate with once accounts exist (issue 5), in a database of its own.
-            GALLERY_ADMIN_USER=BENCH_USER,
-            GALLERY_ADMIN_PASSWORD=BENCH_PASSWORD,
-            DATABASE_URL=f"sqlite:///{database}",
-            GALLERY_BIND=f"127.0.0.1:{self.port}",
-            GUNICORN_LOGLEVEL="warning",
-        )
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "--access-logfile",
-            "/dev/null",
-            "wsgi:app",
-        ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/upload", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the gallery did not start")
-
-    def worker_pid(self) -> int:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return int(children[0])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+def start_gallery(orthanc: EmbeddedOrthanc, database: Path) -> GalleryServer:
+    """The gallery under gunicorn (gunicorn.conf.py), pointed at `orthanc`, with an account database of its own."""
+    return start_gunicorn(gallery_env(orthanc, database), free_port(), log=database.parent / "gunicorn.log")
 
 
 def memory_kb(pid: int, field: str) -> int:
@@ -164,7 +120,7 @@ def check(report: dict, expected: int) -> None:
     assert counts["stored"] == expected == report["total"], counts
 
 
-def one_request(gallery: Gallery, files: list[bytes]) -> dict[str, float]:
+def one_request(gallery: GalleryServer, files: list[bytes]) -> dict[str, float]:
     """All files in one multipart request, as curl sends them; a script authenticates with a header."""
     parts = [("files", (f"{n}.dcm", data, "application/dicom")) for n, data in enumerate(files)]
 
@@ -191,7 +147,7 @@ def batches(files: list[bytes]) -> list[list[bytes]]:
     return groups
 
 
-def like_the_page(gallery: Gallery, files: list[bytes]) -> dict[str, float]:
+def like_the_page(gallery: GalleryServer, files: list[bytes]) -> dict[str, float]:
     """Batches of files, two requests at a time, with the session cookie and CSRF token, as upload.js does."""
     session = requests.Session()
     session.auth = (BENCH_USER, BENCH_PASSWORD)  # a signed-in user, once accounts exist
@@ -254,8 +210,8 @@ class MultipartFile(io.RawIOBase):
         return 0
 
 
-def big_zip(gallery: Gallery, path: Path, entries: int) -> dict[str, float]:
-    pid = gallery.worker_pid()
+def big_zip(gallery: GalleryServer, path: Path, entries: int) -> dict[str, float]:
+    pid = gallery.worker_pids()[0]
     reset_peak(pid)
     before = memory_kb(pid, "VmRSS")
     boundary = "benchmark-boundary-7f3a"
@@ -308,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as scratch:
         orthanc = start_orthanc(Path(scratch) / "orthanc")
-        gallery = Gallery(orthanc, Path(scratch) / "gallery.db")
+        gallery = start_gallery(orthanc, Path(scratch) / "gallery.db")
         try:
             like_the_page(gallery, small_files("warmup", 20))  # imports, pools, list index
             runs: dict[str, Callable[[list[bytes]], dict[str, float]]] = {

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402
-from bench.processes import BENCH_PASSWORD, BENCH_USER, rss_mb  # noqa: E402
+from bench.processes import BENCH_PASSWORD, BENCH_USER, gallery_env, rss_mb  # noqa: E402
 from gallery.demo import upload  # noqa: E402
 from gallery.embedded import free_port, remove_storage, start_orthanc  # noqa: E402
 from gallery.launch import GalleryServer, start_gunicorn  # noqa: E402
@@ -75,17 +75,7 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def start_gallery(orthanc, port: int, log: Path) -> GalleryServer:
-    env = dict(
-        os.environ,
-        ORTHANC_URL=orthanc.url,
-        ORTHANC_USER=orthanc.user,
-        ORTHANC_PASSWORD=orthanc.password,
-        SECRET_KEY="bench",
-        CACHE_TYPE="SimpleCache",
-        DATABASE_URL=f"sqlite:///{log.parent / 'viewer-bench.db'}",
-        GALLERY_ADMIN_USER=BENCH_USER,
-        GALLERY_ADMIN_PASSWORD=BENCH_PASSWORD,
-    )
+    env = gallery_env(orthanc, log.parent / "viewer-bench.db", CACHE_TYPE="SimpleCache")
     return start_gunicorn(env, port, log=log)
 
 

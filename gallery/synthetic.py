@@ -202,6 +202,47 @@ def phantom_volume(size: int = 256, slices: int = 96) -> np.ndarray:
     return np.clip(volume, 0, 4095).astype(np.uint16)
 
 
+def axial_volume(
+    study: StudyInfo,
+    volume: np.ndarray,
+    *,
+    modality: str,
+    series_key: str,
+    series_number: int,
+    pixel_spacing: float,
+    slice_spacing: float,
+    description: str,
+    extra: dict[str, object],
+) -> Iterator[bytes]:
+    """One file per slice of `volume` [z, y, x], with consistent axial geometry (any upload order works)."""
+    slices, size = volume.shape[0], volume.shape[1]
+    origin = -size * pixel_spacing / 2
+    for index in range(slices):
+        z = -slices * slice_spacing / 2 + index * slice_spacing
+        geometry = {
+            "ImageOrientationPatient": [1, 0, 0, 0, 1, 0],
+            "ImagePositionPatient": [origin, origin, z],
+            "PixelSpacing": [pixel_spacing, pixel_spacing],
+            "SliceThickness": slice_spacing,
+            "SpacingBetweenSlices": slice_spacing,
+            "SliceLocation": z,
+            "FrameOfReferenceUID": uid("for", study.uid),
+            **extra,
+        }
+        yield encode(
+            image_dataset(
+                study,
+                series_key=series_key,
+                series_number=series_number,
+                instance_number=index + 1,
+                modality=modality,
+                pixels=volume[index],
+                series_description=description,
+                geometry=geometry,
+            )
+        )
+
+
 def mr_volume(
     study: StudyInfo,
     *,
@@ -213,36 +254,19 @@ def mr_volume(
     slice_spacing: float = 2.0,
     description: str = "T1 AXIAL 3D",
 ) -> Iterator[bytes]:
-    """An axial MR volume with consistent geometry, one file per slice (shuffled order is fine)."""
-    volume = phantom_volume(size, slices)
-    origin = (-size * pixel_spacing / 2, -size * pixel_spacing / 2)
-    for index in range(slices):
-        geometry = {
-            "ImageOrientationPatient": [1, 0, 0, 0, 1, 0],
-            "ImagePositionPatient": [origin[0], origin[1], -slices * slice_spacing / 2 + index * slice_spacing],
-            "PixelSpacing": [pixel_spacing, pixel_spacing],
-            "SliceThickness": slice_spacing,
-            "SpacingBetweenSlices": slice_spacing,
-            "SliceLocation": -slices * slice_spacing / 2 + index * slice_spacing,
-            "FrameOfReferenceUID": uid("for", study.uid),
-            "WindowCenter": 600,
-            "WindowWidth": 1200,
-            "RepetitionTime": 500,
-            "EchoTime": 15,
-            "MagneticFieldStrength": 1.5,
-        }
-        yield encode(
-            image_dataset(
-                study,
-                series_key=series_key,
-                series_number=series_number,
-                instance_number=index + 1,
-                modality="MR",
-                pixels=volume[index],
-                series_description=description,
-                geometry=geometry,
-            )
-        )
+    """An axial MR volume of the head phantom, with the file's own window."""
+    mr = {"WindowCenter": 600, "WindowWidth": 1200, "RepetitionTime": 500, "EchoTime": 15, "MagneticFieldStrength": 1.5}
+    return axial_volume(
+        study,
+        phantom_volume(size, slices),
+        modality="MR",
+        series_key=series_key,
+        series_number=series_number,
+        pixel_spacing=pixel_spacing,
+        slice_spacing=slice_spacing,
+        description=description,
+        extra=mr,
+    )
 
 
 def ct_volume(
@@ -258,33 +282,18 @@ def ct_volume(
 ) -> Iterator[bytes]:
     """An axial CT volume in signed 16-bit Hounsfield units (air −1000), with a soft-tissue window."""
     hounsfield = (phantom_volume(size, slices).astype(np.int32) * 2 - 1000).clip(-1024, 3071).astype(np.int16)
-    origin = -size * pixel_spacing / 2
-    for index in range(slices):
-        z = -slices * slice_spacing / 2 + index * slice_spacing
-        geometry = {
-            "ImageOrientationPatient": [1, 0, 0, 0, 1, 0],
-            "ImagePositionPatient": [origin, origin, z],
-            "PixelSpacing": [pixel_spacing, pixel_spacing],
-            "SliceThickness": slice_spacing,
-            "FrameOfReferenceUID": uid("for", study.uid),
-            "RescaleIntercept": 0,
-            "RescaleSlope": 1,
-            "WindowCenter": 40,
-            "WindowWidth": 400,
-            "KVP": 120,
-        }
-        yield encode(
-            image_dataset(
-                study,
-                series_key=series_key,
-                series_number=series_number,
-                instance_number=index + 1,
-                modality="CT",
-                pixels=hounsfield[index],
-                series_description=description,
-                geometry=geometry,
-            )
-        )
+    ct = {"RescaleIntercept": 0, "RescaleSlope": 1, "WindowCenter": 40, "WindowWidth": 400, "KVP": 120}
+    return axial_volume(
+        study,
+        hounsfield,
+        modality="CT",
+        series_key=series_key,
+        series_number=series_number,
+        pixel_spacing=pixel_spacing,
+        slice_spacing=slice_spacing,
+        description=description,
+        extra=ct,
+    )
 
 
 def radiographs(study: StudyInfo, count: int = 20, rows: int = 2500, columns: int = 2048) -> Iterator[bytes]:
