@@ -15,6 +15,7 @@ bench: setup-test
 	.venv/bin/python -m bench.run $(BENCH_ARGS)
 	.venv/bin/python -m bench.upload
 	.venv/bin/python -m bench.viewer
+	.venv/bin/python -m bench.calls
 
 lint: setup-test
 	.venv/bin/ruff check .

@@ -150,7 +150,7 @@ def batches(files: list[bytes]) -> list[list[bytes]]:
 def like_the_page(gallery: GalleryServer, files: list[bytes]) -> dict[str, float]:
     """Batches of files, two requests at a time, with the session cookie and CSRF token, as upload.js does."""
     session = requests.Session()
-    session.auth = (BENCH_USER, BENCH_PASSWORD)  # a signed-in user, once accounts exist
+    session.auth = (BENCH_USER, BENCH_PASSWORD)  # a signed-in uploader
     page = session.get(gallery.url + "/upload").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 

@@ -21,13 +21,12 @@ from gallery.orthanc import OrthancClient
 from gallery.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_study
 from gallery.upload import ingest, sources
 
-from .conftest import app_config, client_for
+from .conftest import ADMIN_PASSWORD, ADMIN_USER, app_config, client_for
 from .data import pydicom_file
 
 Files = Iterable[tuple[str, bytes]]
-#: HTTP Basic credentials a script sends; once accounts exist (issue 5) they must be a real account's:
-#: these are the admin's that tests.conftest.app_config then creates.
-SCRIPT_CREDENTIALS = ("admin", "admin-password-1")
+#: HTTP Basic credentials a script sends: the admin account tests.conftest.app_config creates.
+SCRIPT_CREDENTIALS = (ADMIN_USER, ADMIN_PASSWORD)
 
 
 def study_files(name: str, series: int = 1, instances: int = 3, description: str = "") -> list[bytes]:
