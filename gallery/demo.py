@@ -25,11 +25,23 @@ NAMED_PATIENTS = [
 ]
 
 
+#: Test files left out because Orthanc itself cannot survive them (found by tests/test_demo.py).
+ORTHANC_KILLERS = {
+    # Orthanc 1.10.1 + GDCM plugin: rendering it fails an assertion on NumberOfFrames and aborts Orthanc.
+    "rtdose_1frame.dcm",
+}
+
+
 def pydicom_test_files() -> list[Path]:
-    """pydicom's bundled test files and, when installed, those of `pydicom-data`."""
+    """pydicom's bundled test files and, when installed, those of `pydicom-data`, sorted by path.
+
+    Several share their UIDs (one image in many transfer syntaxes): Orthanc keeps the
+    first it receives, so upload them in this order, one at a time, to get the same
+    archive every time.
+    """
     from pydicom.data import get_testdata_files
 
-    return sorted(Path(p) for p in get_testdata_files() if os.path.isfile(p))
+    return sorted(Path(p) for p in get_testdata_files() if os.path.isfile(p) and Path(p).name not in ORTHANC_KILLERS)
 
 
 def demo_sources(volume_slices: int = 96) -> Iterator[tuple[str, Source]]:
@@ -63,4 +75,5 @@ def upload(client: OrthancClient, sources: Iterable[tuple[str, Source]], workers
 
 
 def load_demo_data(client: OrthancClient) -> Counter[str]:
-    return upload(client, demo_sources())
+    """One file at a time, in order (see pydicom_test_files): about 2 s for the ~380 files."""
+    return upload(client, demo_sources(), workers=1)

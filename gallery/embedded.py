@@ -9,17 +9,21 @@ DICOM listener off, HTTP authentication on, gzip off.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+log = logging.getLogger(__name__)
 
 ORTHANC_BINARY = os.environ.get("ORTHANC_BINARY", "/usr/sbin/Orthanc")
 PLUGIN_DIR = Path("/usr/share/orthanc/plugins")
@@ -59,6 +63,27 @@ class EmbeddedOrthanc:
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def supervise(self, interval: float = 1.0) -> threading.Event:
+        """Restart Orthanc whenever it exits on its own; set the returned event to stop watching.
+
+        Orthanc can die on a file it cannot handle (1.10.1 with GDCM aborts on some RT
+        doses): the gallery's own embedded server comes back within `interval` seconds,
+        as a service manager would restart an installed one.
+        """
+        stopped = threading.Event()
+
+        def watch() -> None:
+            while not stopped.wait(interval):
+                if self.process is not None and self.process.poll() is not None and not stopped.is_set():
+                    log.warning("embedded Orthanc exited with code %s; restarting it", self.process.returncode)
+                    try:
+                        self.start()
+                    except EmbeddedOrthancError as error:
+                        log.error("could not restart the embedded Orthanc: %s", error)
+
+        threading.Thread(target=watch, name="orthanc-supervisor", daemon=True).start()
+        return stopped
 
     def stop(self, fast: bool = False) -> None:
         """Stop the process: SIGTERM (clean, ~4 s) or, with `fast`, SIGKILL."""

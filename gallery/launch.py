@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     ensure_secret_key(env)
     orthanc = None if env.get("ORTHANC_URL") else start_embedded(env)
+    supervisor = orthanc.supervise() if orthanc is not None else None
     ensure_admin(env)
     server = subprocess.Popen(server_command(args.host, args.port, args.dev), cwd=ROOT, env=env)
     print(f"Orthanc Gallery on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
@@ -193,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         code = server.wait()
     finally:
         if orthanc is not None:
+            supervisor.set()
             print("Stopping the embedded Orthanc...", flush=True)
             orthanc.stop()
     return code
