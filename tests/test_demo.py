@@ -5,27 +5,58 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from gallery import create_app
 from gallery.demo import ORTHANC_KILLERS, load_demo_data, pydicom_test_files
+from gallery.embedded import remove_storage, start_orthanc
 from gallery.orthanc import OrthancClient
 
 from .conftest import app_config, client_for
 
 
-def test_every_demo_image_renders_without_bringing_orthanc_down(fresh_orthanc):
-    client = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
+@pytest.fixture(scope="module")
+def demo_orthanc(tmp_path_factory):
+    """An Orthanc loaded as `make run` loads it on first start."""
+    server = start_orthanc(tmp_path_factory.mktemp("demo") / "orthanc")
+    client = OrthancClient(server.url, server.user, server.password)
     counts = load_demo_data(client)
     assert counts["Success"] >= 250 and set(counts) <= {"Success", "AlreadyStored", "rejected"}
+    yield server, client
+    remove_storage(server)
+
+
+def test_every_demo_image_renders_without_bringing_orthanc_down(demo_orthanc):
+    server, client = demo_orthanc
     assert not ORTHANC_KILLERS & {p.name for p in pydicom_test_files()}
-    browser = client_for(create_app(app_config(fresh_orthanc)))
+    browser = client_for(create_app(app_config(server)))
     statuses = {}
     for instance in client.get_json("/instances"):
         response = browser.get(f"/instances/{instance}/thumbnail")
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-        assert fresh_orthanc.running, f"Orthanc died rendering {instance}"
+        assert server.running, f"Orthanc died rendering {instance}"
     assert set(statuses) == {200}  # images, or the placeholder for what Orthanc cannot render
     html = browser.get("/").get_data(as_text=True)
     assert "Volunteer, Brain" in html and "Müller, Jürgen" in html
+
+
+def test_every_demo_page_answers_without_a_server_error(demo_orthanc):
+    server, client = demo_orthanc
+    browser = client_for(create_app(app_config(server)))
+    urls = ["/", "/patients", "/studies"]
+    urls += [f"/patients/{p}" for p in client.get_json("/patients")]
+    urls += [f"/studies/{s}" for s in client.get_json("/studies")]
+    for series in client.get_json("/series"):
+        urls += [f"/series/{series}", f"/series/{series}/thumbnail", f"/series/{series}/view"]
+    urls += [f"/instances/{i}" for i in client.get_json("/instances")[::7]]
+    failures = {}
+    for url in urls:
+        status = browser.get(url).status_code
+        if status >= 500 or status in (401, 403):
+            failures[url] = status
+        assert server.running, f"Orthanc died on {url}"
+    assert failures == {}
+    assert len(urls) > 200
 
 
 def test_the_embedded_orthanc_is_restarted_when_it_dies(fresh_orthanc):
