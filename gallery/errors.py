@@ -25,7 +25,7 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Method not allowed",
-    410: "Gone",
+    410: "No longer available",
     413: "Upload too large",
     415: "Cannot be shown",
     429: "Too many attempts",
