@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from gallery.extensions import cache
 from gallery.orthanc import OrthancClient
 from gallery.synthetic import PatientInfo, StudyInfo, mr_volume, small_study
 
+from .measure import SERVER_TIMING
 from .processes import BENCH_PASSWORD, BENCH_USER
 
 HEADERS = {
@@ -36,8 +36,8 @@ VOLUME = StudyInfo(PatientInfo("Calls^Volume", "CALLS-VOL"), "volume", "20250101
 
 
 def calls(response) -> int:
-    match = re.search(r'desc="(\d+) calls"', response.headers.get("Server-Timing", ""))
-    return int(match.group(1)) if match else 0
+    match = SERVER_TIMING.search(response.headers.get("Server-Timing", ""))
+    return int(match.group(2)) if match else 0
 
 
 def load_patients(client: OrthancClient, start: int, stop: int) -> None:

@@ -17,7 +17,7 @@ from .accounts.users import (
 )
 from .database import init_db
 from .demo import load_demo_data
-from .extensions import catalog, orthanc
+from .extensions import invalidate_catalog, orthanc
 
 ROLES = click.Choice(["viewer", "uploader", "admin"])
 
@@ -27,7 +27,7 @@ ROLES = click.Choice(["viewer", "uploader", "admin"])
 def demo_data_command() -> None:
     """Upload demo DICOM (pydicom's test files and a generated MR volume) to Orthanc."""
     counts = load_demo_data(orthanc())
-    catalog().invalidate()
+    invalidate_catalog()
     click.echo(
         f"Demo data: {counts['Success']} stored, {counts['AlreadyStored']} already stored, "
         f"{counts['rejected']} rejected by Orthanc (pydicom ships some deliberately broken files)."

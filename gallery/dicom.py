@@ -103,6 +103,12 @@ def tag_value(tags: dict[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def tag_int(tags: dict[str, Any], key: str) -> int | None:
+    """The first number of `key` in Orthanc's `/tags` JSON as an int ("512" → 512), or None."""
+    numbers = parse_numbers(tag_value(tags, key))
+    return int(numbers[0]) if numbers else None
+
+
 def orientation_label(iop: list[float]) -> str:
     """Axial / coronal / sagittal / oblique from ImageOrientationPatient (6 numbers)."""
     if len(iop) != 6:

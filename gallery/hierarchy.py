@@ -22,6 +22,7 @@ from .dicom import (
     format_time,
     orientation_label,
     parse_numbers,
+    tag_int,
     tag_value,
 )
 from .extensions import orthanc
@@ -206,16 +207,11 @@ def instance_tags(instance_id: str) -> dict[str, Any]:
     return cached_json(f"/instances/{instance_id}/tags", ttl=current_app.config["IMAGE_TTL"])
 
 
-def _int(tags: dict[str, Any], key: str) -> int | None:
-    numbers = parse_numbers(tag_value(tags, key))
-    return int(numbers[0]) if numbers else None
-
-
 def geometry(tags: dict[str, Any]) -> Geometry:
     thickness = parse_numbers(tag_value(tags, "0018,0050"))
     return Geometry(
-        rows=_int(tags, "0028,0010"),
-        columns=_int(tags, "0028,0011"),
+        rows=tag_int(tags, "0028,0010"),
+        columns=tag_int(tags, "0028,0011"),
         pixel_spacing=tuple(parse_numbers(tag_value(tags, "0028,0030"))),
         slice_thickness=thickness[0] if thickness else None,
         orientation=orientation_label(parse_numbers(tag_value(tags, "0020,0037"))),
@@ -282,7 +278,7 @@ def load_instance(instance_id: str) -> Instance:
     study = cached_json(f"/studies/{series['ParentStudy']}")
     series_tags = _tags(series)
     modality = series_tags.get("Modality", "")
-    frames = _int(tags, "0028,0008") or 1
+    frames = tag_int(tags, "0028,0008") or 1
     return Instance(
         id=instance_id,
         uid=tag_value(tags, "0008,0018"),
@@ -297,8 +293,8 @@ def load_instance(instance_id: str) -> Instance:
             description=series_tags.get("SeriesDescription", ""),
         ),
         frames=max(frames, 1),
-        rows=_int(tags, "0028,0010"),
-        columns=_int(tags, "0028,0011"),
+        rows=tag_int(tags, "0028,0010"),
+        columns=tag_int(tags, "0028,0011"),
         file_size=int(data.get("FileSize", 0)),
         renderable=has_pixels(tags) and modality not in NON_IMAGE_MODALITIES,
         tags=flatten_tags(tags),

@@ -14,6 +14,7 @@ from html import escape
 from flask import current_app
 
 from .caching import cache_get, cache_set
+from .dicom import tag_int
 from .extensions import orthanc
 from .hierarchy import instance_tags
 from .orthanc import OrthancUnsupported, require_id
@@ -60,11 +61,7 @@ def clamp_box(size: int | None) -> int:
 def _native_box(instance_id: str) -> int | None:
     """A box only when the image is larger than PREVIEW_MAX_SIZE (never upscale)."""
     tags = instance_tags(instance_id)
-    sides = []
-    for key in ("0028,0010", "0028,0011"):
-        value = (tags.get(key) or {}).get("Value")
-        if isinstance(value, str) and value.strip().isdigit():
-            sides.append(int(value))
+    sides = [side for side in (tag_int(tags, "0028,0010"), tag_int(tags, "0028,0011")) if side]
     limit = current_app.config["PREVIEW_MAX_SIZE"]
     return limit if sides and max(sides) > limit else None
 

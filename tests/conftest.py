@@ -104,6 +104,12 @@ def client_for(app, username: str = ADMIN_USER):
     return client
 
 
+def orthanc_calls(response) -> int:
+    """Orthanc calls the gallery made for a response, from its Server-Timing header (0 if none)."""
+    match = re.search(r'desc="(\d+) calls"', response.headers.get("Server-Timing", ""))
+    return int(match.group(1)) if match else 0
+
+
 def csrf_token(client) -> str:
     """The CSRF token of the client's session, as every page carries it in a meta tag."""
     html = client.get("/no-such-page").get_data(as_text=True)

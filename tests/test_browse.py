@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 import pytest
 
 from gallery.extensions import cache
 
+from .conftest import orthanc_calls
 from .data import FILLER_COUNT, VOLUME_SLICES, Archive
 
 JSON = {"Accept": "application/json"}
-
-
-def orthanc_calls(response) -> int:
-    match = re.search(r'desc="(\d+) calls"', response.headers.get("Server-Timing", ""))
-    return int(match.group(1)) if match else 0
 
 
 def get_json(client, url: str, status: int = 200) -> dict:

@@ -23,18 +23,13 @@ from gallery.launch import GalleryServer, start_gunicorn
 from gallery.orthanc import OrthancClient
 from gallery.synthetic import PatientInfo, StudyInfo, small_study
 
-from .conftest import ADMIN_PASSWORD, ADMIN_USER
+from .conftest import ADMIN_PASSWORD, ADMIN_USER, orthanc_calls
 from .services import gallery_get, missing_services, start_postgresql, start_redis
 
 pytestmark = pytest.mark.services
 
 if reason := missing_services():
     pytest.skip(f"scale-out services unavailable: {reason}", allow_module_level=True)
-
-
-def orthanc_calls(response: requests.Response) -> int:
-    match = re.search(r'desc="(\d+) calls"', response.headers.get("Server-Timing", ""))
-    return int(match.group(1)) if match else 0
 
 
 @dataclass

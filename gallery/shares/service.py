@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import session
+from flask import g, session
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -130,6 +130,14 @@ def covers(share: ShareLink, level: str, resource_id: str) -> bool:
     return level == "study" and resource_id == share.resource_id
 
 
+def _granted_rows(grant_ids: list[int]) -> list[ShareLink]:
+    """The session's share rows, read once per request (templates ask about every link on a page)."""
+    if g.get("share_rows_for") != grant_ids:
+        g.share_rows = list(db.session.scalars(select(ShareLink).where(ShareLink.id.in_(grant_ids))))
+        g.share_rows_for = list(grant_ids)
+    return g.share_rows
+
+
 def share_for_request(permission: Permission, view_args: dict[str, Any]) -> ShareLink | None:
     """The live grant in this session that allows the request, if any.
 
@@ -139,7 +147,7 @@ def share_for_request(permission: Permission, view_args: dict[str, Any]) -> Shar
     grant_ids = session.get(SESSION_KEY) or []
     if not grant_ids:
         return None
-    shares = list(db.session.scalars(select(ShareLink).where(ShareLink.id.in_(grant_ids))))
+    shares = _granted_rows(grant_ids)
     live = [s for s in shares if refusal(s) is None]
     if not live:
         session.pop(SESSION_KEY, None)
