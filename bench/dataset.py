@@ -225,9 +225,9 @@ def wait_until_quiet(client: OrthancClient, quiet: float) -> None:
         time.sleep(1)
 
 
-def open_archive(patients: int) -> tuple[EmbeddedOrthanc, Landmarks, dict]:
-    """Start Orthanc on the archive of `patients` patients, building it first if needed."""
-    folder = DATA / str(patients)
+def open_archive(patients: int, folder: Path | None = None) -> tuple[EmbeddedOrthanc, Landmarks, dict]:
+    """Start Orthanc on the archive of `patients` patients (in `folder` or bench/data/<patients>), built if needed."""
+    folder = folder or DATA / str(patients)
     manifest_path = folder / "manifest.json"
     orthanc = start_orthanc(folder / "orthanc", extra_config=ORTHANC_CONFIG)
     client = OrthancClient(orthanc.url, orthanc.user, orthanc.password, read_timeout=300)

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Set up everything `make run` (setup.sh run) or `make test` (setup.sh test) needs on Debian/Ubuntu:
-# the Debian packages (Orthanc, its GDCM plugin; for tests Chromium, Redis and PostgreSQL), then the
-# virtualenv with requirements.txt. Safe to run again: it only installs what is missing.
+# Set up everything `make run` (setup.sh run), `make test` (setup.sh test) or the benchmarks
+# (setup.sh bench: what the tests need, and wrk) need on Debian/Ubuntu: the Debian packages (Orthanc,
+# its GDCM plugin; for tests Chromium, Redis and PostgreSQL), then the virtualenv with requirements.txt.
+# Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 purpose="${1:-run}"
 packages=(orthanc orthanc-gdcm)
-if [[ "$purpose" == "test" ]]; then
+if [[ "$purpose" == "test" || "$purpose" == "bench" ]]; then
   # Redis, PostgreSQL and Orthanc's PostgreSQL plugin: the scale-out test (tests/test_scaleout.py)
   packages+=(chromium redis-server postgresql orthanc-postgresql)
+fi
+if [[ "$purpose" == "bench" ]]; then
+  # the HTTP load generator of the load test (bench/load.py)
+  packages+=(wrk)
 fi
 
 missing=()
