@@ -10,7 +10,22 @@
 -- Each request picks a kind by weight, then one of its URLs at random. Each thread stops
 -- after its share of MAX_REQUESTS responses (or when wrk's duration ends, whichever is first).
 -- Given a list of kinds, only those are requested (the per-kind runs).
--- done() prints one line "LOAD-RESULT {json}" that bench/load.py reads.
+-- done() prints one line "LOAD-RESULT {json}" that bench/load.py reads. wrk itself always waits
+-- out the duration, so the time of the first request and the last response (a monotonic clock
+-- through LuaJIT's FFI) give the real span when the request bound stopped the threads earlier.
+
+local ffi = require("ffi")
+ffi.cdef([[
+typedef struct { long tv_sec; long tv_nsec; } load_timespec;
+int clock_gettime(int clock_id, load_timespec *tp);
+]])
+local timespec = ffi.new("load_timespec")
+local CLOCK_MONOTONIC = 1
+
+local function now_us()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
+  return tonumber(timespec.tv_sec) * 1e6 + tonumber(timespec.tv_nsec) / 1e3
+end
 
 local threads = {}
 
@@ -70,9 +85,13 @@ function init(args)
   statuses = {}
   responses = 0
   failed = 0
+  first_us = nil
+  last_us = nil
+  bounded = false
 end
 
 function request()
+  first_us = first_us or now_us()
   local pick = math.random() * total
   local kind = kinds[#kinds]
   for i, bound in ipairs(cumulative) do
@@ -93,12 +112,14 @@ end
 
 function response(status, headers, body)
   responses = responses + 1
+  last_us = now_us()
   local key = tostring(status)
   statuses[key] = (statuses[key] or 0) + 1
   if not ((status >= 200 and status < 300) or status == 304) then
     failed = failed + 1
   end
   if responses >= limit then
+    bounded = true
     wrk.thread:stop()
   end
 end
@@ -122,7 +143,11 @@ end
 
 function done(summary, latency, requests)
   local sent_all, status_all, responses_all, failed_all = {}, {}, 0, 0
+  local first, last, bounded_all = math.huge, 0, true
   for _, thread in ipairs(threads) do
+    first = math.min(first, thread:get("first_us") or math.huge)
+    last = math.max(last, thread:get("last_us") or 0)
+    bounded_all = bounded_all and thread:get("bounded")
     add(sent_all, thread:get("sent"))
     add(status_all, thread:get("statuses"))
     responses_all = responses_all + (thread:get("responses") or 0)
@@ -130,6 +155,8 @@ function done(summary, latency, requests)
   end
   local result = {
     duration_us = summary.duration,
+    span_us = (last > first) and (last - first) or summary.duration,
+    stopped_by_request_bound = bounded_all,
     requests = summary.requests,
     bytes = summary.bytes,
     errors = summary.errors,

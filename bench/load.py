@@ -25,11 +25,13 @@ import datetime
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from gallery.demo import load_demo_data
 from gallery.embedded import EmbeddedOrthanc
 from gallery.orthanc import OrthancClient
+from tests.services import start_redis
 
 from .dataset import DATA, open_archive
 from .discover import GROUPS, WEIGHTS, discover, sign_in
@@ -78,13 +80,15 @@ def usage(gallery_pids: list[int], orthanc_pid: int) -> dict[str, float]:
 def run_load(args: argparse.Namespace, stamp: str) -> dict:
     orthanc, archive = open_load_archive(args.patients)
     log = RESULTS / f"load-{stamp}-gunicorn.log"
-    gallery = Gallery(orthanc, log)
+    redis_server = start_redis(Path(tempfile.mkdtemp(prefix="bench-redis-"))) if args.redis else None
+    gallery = Gallery(orthanc, log, redis_server.url if redis_server else "", cache_prefix="load:")
     server = gallery.start()
     try:
         session = sign_in(server.url, BENCH_USER, BENCH_PASSWORD)
         print("Discovering URLs from the gallery's JSON twins...", flush=True)
+        found = time.monotonic()
         plan = discover(session, server.url, archive["demo_patients"], args.sample_patients, seed=args.seed)
-        print(plan.summary(), flush=True)
+        print(f"{plan.summary()} ({time.monotonic() - found:.0f} s)", flush=True)
         workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
         plan_file = plan.write(workdir / "plan.tsv", session)
         pids = [server.process.pid, *server.worker_pids()]
@@ -112,9 +116,12 @@ def run_load(args: argparse.Namespace, stamp: str) -> dict:
     finally:
         server.stop()
         orthanc.stop()
+        if redis_server:
+            redis_server.stop()
     return {
         "archive": archive,
         "gunicorn": gunicorn_settings(gallery.env),
+        "cache": gallery.env["CACHE_TYPE"],
         "plan": plan.counts(),
         "weights": WEIGHTS,
         "groups": GROUPS,
@@ -150,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-patients", type=int, default=120, help="generated patients whose pages are used")
     parser.add_argument("--breakdown-duration", type=int, default=10, help="seconds of each per-kind run")
     parser.add_argument("--no-breakdown", dest="breakdown", action="store_false", help="only the mixed run")
+    parser.add_argument(
+        "--redis", action="store_true", help="the shared-cache set-up: Redis, gunicorn with 2 workers per core"
+    )
     parser.add_argument("--seed", type=int, default=7, help="which patients are sampled")
     parser.add_argument("--short", action="store_true", help="a quick check: 10 s, 500 patients, 5 s per kind")
     args = parser.parse_args(argv)

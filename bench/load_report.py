@@ -8,8 +8,9 @@ def _row(name: str, run: dict) -> str:
     error_text = str(errors["total"])
     if errors["total"]:
         error_text += " (" + ", ".join(f"{k} {v}" for k, v in errors.items() if k != "total" and v) + ")"
+    bound = " (request bound)" if run["stopped_by_request_bound"] else ""
     return (
-        f"| {name} | {run['requests']} | {run['seconds']:.0f} s | {run['requests_per_second']:.0f} | "
+        f"| {name} | {run['requests']} | {run['seconds']:.1f} s{bound} | {run['requests_per_second']:.0f} | "
         f"{lat['p50']:.0f} | {lat['p95']:.0f} | {lat['p99']:.0f} | {lat['max']:.0f} | {error_text} |"
     )
 
@@ -26,7 +27,7 @@ def render_markdown(report: dict) -> str:
         "",
         f"Machine: {machine['cores']} cores, {machine['memory_gb']} GB RAM, {machine['cpu']}; "
         f"Python {machine['python']}. gunicorn (gunicorn.conf.py): {gunicorn['workers']} worker(s) × "
-        f"{gunicorn['threads']} threads ({gunicorn['worker_class']}).",
+        f"{gunicorn['threads']} threads ({gunicorn['worker_class']}), {report['cache']}.",
         "",
         f"Archive: the demo data ({len(archive['demo_patients'])} patients) plus {archive['generated_patients']} "
         f"generated patients: {stats['CountPatients']} patients, {stats['CountStudies']} studies, "

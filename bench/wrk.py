@@ -21,7 +21,8 @@ class WrkResult:
 
     @property
     def seconds(self) -> float:
-        return self.raw["duration_us"] / 1e6
+        """From the first request to the last response (wrk's own duration ignores an early stop)."""
+        return self.raw["span_us"] / 1e6
 
     @property
     def errors(self) -> dict[str, int]:
@@ -39,6 +40,7 @@ class WrkResult:
             "seconds": round(self.seconds, 2),
             "requests": self.raw["requests"],
             "requests_per_second": round(self.raw["requests"] / self.seconds, 1),
+            "stopped_by_request_bound": self.raw["stopped_by_request_bound"],
             "megabytes": round(self.raw["bytes"] / 1e6, 1),
             "latency_ms": self.latency_ms(),
             "errors": self.errors,
