@@ -33,6 +33,7 @@ from gallery.embedded import EmbeddedOrthanc
 from gallery.orthanc import OrthancClient
 from tests.services import start_redis
 
+from . import serverlog
 from .dataset import DATA, open_archive
 from .discover import GROUPS, WEIGHTS, discover, sign_in
 from .load_report import render_markdown
@@ -59,13 +60,6 @@ def open_load_archive(patients: int) -> tuple[EmbeddedOrthanc, dict]:
     statistics = OrthancClient(orthanc.url, orthanc.user, orthanc.password).get_json("/statistics")
     archive = {k: statistics[k] for k in ("CountPatients", "CountStudies", "CountSeries", "CountInstances")}
     return orthanc, {"generated_patients": patients, "demo_patients": demo_data["patients"], "statistics": archive}
-
-
-def server_errors(log: Path, start: int) -> list[str]:
-    """Lines of gunicorn's log written since byte `start` that report an error (tracebacks, worker timeouts)."""
-    text = log.read_bytes()[start:].decode("utf-8", "replace")
-    markers = ("Traceback", "[ERROR]", "[CRITICAL]", " ERROR ", "WORKER TIMEOUT")
-    return [line for line in text.splitlines() if any(m in line for m in markers)]
 
 
 def usage(gallery_pids: list[int], orthanc_pid: int) -> dict[str, float]:
@@ -103,6 +97,8 @@ def run_load(args: argparse.Namespace, stamp: str) -> dict:
         mixed = run_wrk(server.url, plan_file, args, args.duration, args.max_requests)
         after = usage(pids, orthanc_pid)
         load_after = load()
+        time.sleep(0.5)  # gunicorn logs a request just after answering it
+        log_mixed_end = log.stat().st_size
         print(mixed.summary(), flush=True)
         breakdown: dict[str, WrkResult] = {}
         if args.breakdown:
@@ -112,7 +108,9 @@ def run_load(args: argparse.Namespace, stamp: str) -> dict:
                     server.url, plan_file, args, args.breakdown_duration, args.max_requests, kinds
                 )
                 print(breakdown[group].summary(), flush=True)
-        errors_in_log = server_errors(log, log_start)
+        time.sleep(0.5)
+        errors_in_log = serverlog.errors(serverlog.read_from(log, log_start))
+        times = serverlog.server_times(serverlog.read_from(log, log_start, log_mixed_end))
     finally:
         server.stop()
         orthanc.stop()
@@ -126,6 +124,7 @@ def run_load(args: argparse.Namespace, stamp: str) -> dict:
         "weights": WEIGHTS,
         "groups": GROUPS,
         "mixed": mixed.as_dict(),
+        "server_ms_by_kind_in_mixed_run": times,
         "resources": {
             "cpu_s_during_mixed_run": {
                 "gallery": round(after["gallery_cpu_s"] - before["gallery_cpu_s"], 2),

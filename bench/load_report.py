@@ -55,6 +55,18 @@ def render_markdown(report: dict) -> str:
         ),
         "",
     ]
+    lines += [
+        "Mixed run, time in the gallery by kind (ms, gunicorn's access log: from reading the request to the "
+        "last byte; wrk's latency adds waiting for a free thread):",
+        "",
+        "| kind | requests | p50 | p95 | max |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {kind} | {t['requests']} | {t['p50']:.0f} | {t['p95']:.0f} | {t['max']:.0f} |"
+            for kind, t in report["server_ms_by_kind_in_mixed_run"].items()
+        ),
+        "",
+    ]
     resources = report["resources"]
     cpu, rss = resources["cpu_s_during_mixed_run"], resources["rss_mb_after_mixed_run"]
     seconds = report["mixed"]["seconds"] or 1

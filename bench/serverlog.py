@@ -1,0 +1,65 @@
+"""What gunicorn's log says about a stretch of the load test: errors, and server time by kind of URL.
+
+The access log (gunicorn.conf.py) has no query strings, so list pages and searches
+count together. Its time is the worker's, from reading the request to the last byte
+written: wrk's latency adds the wait for a free thread and the network.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from pathlib import Path
+
+from .measure import percentile
+
+ACCESS = re.compile(r'^\S+ "(?P<method>[A-Z]+) (?P<path>\S+)" (?P<status>\d{3}) \S+ (?P<ms>\d+)ms$')
+OID = r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}"
+KINDS = {
+    "lists and searches": re.compile(r"/(?:patients|studies)?"),
+    "patient": re.compile(rf"/patients/{OID}"),
+    "study": re.compile(rf"/studies/{OID}"),
+    "series": re.compile(rf"/series/{OID}"),
+    "instance": re.compile(rf"/instances/{OID}"),
+    "thumbnail": re.compile(rf"/instances/{OID}/thumbnail"),
+    "series_thumbnail": re.compile(rf"/series/{OID}/thumbnail"),
+    "viewer": re.compile(rf"/series/{OID}/view"),
+    "viewer_image": re.compile(rf"/series/{OID}/image"),
+}
+ERROR_MARKERS = ("Traceback", "[ERROR]", "[CRITICAL]", " ERROR ", "WORKER TIMEOUT")
+
+
+def read_from(log: Path, start: int, end: int | None = None) -> list[str]:
+    return log.read_bytes()[start:end].decode("utf-8", "replace").splitlines()
+
+
+def errors(lines: list[str]) -> list[str]:
+    """Lines reporting an error (tracebacks, worker timeouts), and requests answered other than 2xx/304."""
+    found = [line for line in lines if any(m in line for m in ERROR_MARKERS)]
+    for line in lines:
+        match = ACCESS.match(line)
+        if match and not (match["status"].startswith("2") or match["status"] == "304"):
+            found.append(line)
+    return found
+
+
+def kind_of(path: str) -> str:
+    return next((kind for kind, pattern in KINDS.items() if pattern.fullmatch(path)), "other")
+
+
+def server_times(lines: list[str]) -> dict[str, dict[str, float]]:
+    """Requests, median, p95 and max server time (ms) by kind of URL."""
+    times: dict[str, list[int]] = {}
+    for line in lines:
+        match = ACCESS.match(line)
+        if match:
+            times.setdefault(kind_of(match["path"]), []).append(int(match["ms"]))
+    return {
+        kind: {
+            "requests": len(values),
+            "p50": statistics.median(values),
+            "p95": percentile(values, 0.95),
+            "max": max(values),
+        }
+        for kind, values in sorted(times.items(), key=lambda item: -len(item[1]))
+    }
