@@ -28,12 +28,20 @@ def database_url(app: Flask) -> str:
 
 
 def _tune_sqlite(engine: Engine) -> None:
-    """WAL and a busy timeout let several threads and processes share one SQLite file."""
+    """WAL and a busy timeout let several threads and processes share one SQLite file.
+
+    synchronous=NORMAL: in WAL mode a commit then no longer waits for an fsync (still
+    consistent after a crash; a power cut may drop the last commits). With FULL, every
+    page view's audit row held the write lock for an fsync (4–16 ms on a busy disk), and
+    under the load test (bench/load.py, 4 workers) writers queued past the busy timeout:
+    "database is locked", audit rows lost and 10-second page views.
+    """
 
     @event.listens_for(engine, "connect")
     def on_connect(connection, _record) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

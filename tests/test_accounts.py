@@ -6,9 +6,11 @@ import base64
 import re
 
 import pytest
+from sqlalchemy import text
 
 from gallery import create_app
 from gallery.accounts.users import find_user
+from gallery.extensions import db
 from gallery.orthanc import OrthancClient, OrthancNotFound
 from gallery.synthetic import PatientInfo, StudyInfo, small_study
 
@@ -230,6 +232,15 @@ def test_audit_log_records_views_downloads_and_sign_ins(app, archive: Archive):
     assert client.get("/admin/audit?action=view").status_code == 200
     add_user(app, "vera", "viewer")
     assert client_for(app, "vera").get("/admin/audit").status_code == 403
+
+
+def test_sqlite_commits_do_not_wait_for_the_disk(app):
+    """WAL with synchronous=NORMAL: each page view's audit row would otherwise hold SQLite's one write lock
+    for an fsync, and under load (bench/load.py, 4 workers) writers queued past the busy timeout."""
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA synchronous")).scalar() == 1  # 1 = NORMAL (2 = FULL, the default)
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 10000
 
 
 def test_admin_deletes_a_study_after_confirming(fresh_orthanc):
