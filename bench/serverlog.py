@@ -26,7 +26,8 @@ KINDS = {
     "viewer": re.compile(rf"/series/{OID}/view"),
     "viewer_image": re.compile(rf"/series/{OID}/image"),
 }
-ERROR_MARKERS = ("Traceback", "[ERROR]", "[CRITICAL]", " ERROR ", "WORKER TIMEOUT")
+ERROR_MARKERS = ("[ERROR]", "[CRITICAL]", " ERROR ", "WORKER TIMEOUT")
+CHAINED = ("The above exception was the direct cause", "During handling of the above exception")
 
 
 def read_from(log: Path, start: int, end: int | None = None) -> list[str]:
@@ -34,12 +35,18 @@ def read_from(log: Path, start: int, end: int | None = None) -> list[str]:
 
 
 def errors(lines: list[str]) -> list[str]:
-    """Lines reporting an error (tracebacks, worker timeouts), and requests answered other than 2xx/304."""
-    found = [line for line in lines if any(m in line for m in ERROR_MARKERS)]
-    for line in lines:
+    """Requests answered other than 2xx/304, errors logged, and one line per traceback (chained ones count once):
+    the log message before it and the first exception in it (the root cause)."""
+    found = []
+    for number, line in enumerate(lines):
         match = ACCESS.match(line)
-        if match and not (match["status"].startswith("2") or match["status"] == "304"):
+        failed = match is not None and not (match["status"].startswith("2") or match["status"] == "304")
+        if failed or any(m in line for m in ERROR_MARKERS):
             found.append(line)
+        elif line.startswith("Traceback") and not any(c in lines[max(0, number - 2)] for c in CHAINED):
+            message = lines[number - 1] if number else ""
+            exception = next((x for x in lines[number + 1 :] if x and not x.startswith((" ", "Traceback"))), "")
+            found.append(f"{message}: {exception}")
     return found
 
 
