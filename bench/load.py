@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -74,16 +75,17 @@ def usage(gallery_pids: list[int], orthanc_pid: int) -> dict[str, float]:
 def run_load(args: argparse.Namespace, stamp: str) -> dict:
     orthanc, archive = open_load_archive(args.patients)
     log = RESULTS / f"load-{stamp}-gunicorn.log"
-    redis_server = start_redis(Path(tempfile.mkdtemp(prefix="bench-redis-"))) if args.redis else None
-    gallery = Gallery(orthanc, log, redis_server.url if redis_server else "", cache_prefix="load:")
-    server = gallery.start()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))  # the plan (it holds the session cookie), Redis
+    redis_server = server = None
     try:
+        redis_server = start_redis(workdir / "redis") if args.redis else None
+        gallery = Gallery(orthanc, log, redis_server.url if redis_server else "", cache_prefix="load:")
+        server = gallery.start()
         session = sign_in(server.url, BENCH_USER, BENCH_PASSWORD)
         print("Discovering URLs from the gallery's JSON twins...", flush=True)
         found = time.monotonic()
         plan = discover(session, server.url, archive["demo_patients"], args.sample_patients, seed=args.seed)
         print(f"{plan.summary()} ({time.monotonic() - found:.0f} s)", flush=True)
-        workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
         plan_file = plan.write(workdir / "plan.tsv", session)
         pids = [server.process.pid, *server.worker_pids()]
         orthanc_pid = orthanc.process.pid
@@ -112,10 +114,12 @@ def run_load(args: argparse.Namespace, stamp: str) -> dict:
         errors_in_log = serverlog.errors(serverlog.read_from(log, log_start))
         times = serverlog.server_times(serverlog.read_from(log, log_start, log_mixed_end))
     finally:
-        server.stop()
+        if server:
+            server.stop()
         orthanc.stop()
         if redis_server:
             redis_server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     return {
         "archive": archive,
         "gunicorn": gunicorn_settings(gallery.env),
