@@ -20,6 +20,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from .breaker import Bulkhead, CircuitBreaker
+
 log = logging.getLogger(__name__)
 
 ORTHANC_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}")
@@ -67,9 +69,18 @@ class OrthancUnavailable(OrthancError):
 
     status = 503
 
-    def __init__(self, path: str, message: str, orthanc_status: int | None = None, *, reached: bool = True) -> None:
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        orthanc_status: int | None = None,
+        *,
+        reached: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(path, message, orthanc_status)
         self.reached = reached
+        self.retry_after = retry_after  # seconds worth waiting before asking again, when known
 
 
 _BY_STATUS: dict[int, type[OrthancError]] = {
@@ -137,7 +148,9 @@ class OrthancClient:
     """A pooled, retrying, time-limited HTTP client for Orthanc's REST API.
 
     `urls` may hold several Orthanc nodes sharing one database: requests go
-    round-robin and move on to the next node when one cannot be reached.
+    round-robin and move on to the next node when one cannot be reached. Each
+    node has its own circuit breaker (a node that keeps failing is skipped for a
+    cooldown), and a bulkhead caps the calls in flight (see gallery/breaker.py).
     """
 
     def __init__(
@@ -151,6 +164,10 @@ class OrthancClient:
         retries: int = 2,
         pool_size: int = 32,
         observer: Observer | None = None,
+        breaker_failures: int = 5,
+        breaker_cooldown: float = 10.0,
+        max_concurrent: int = 0,
+        queue_wait: float = 0.5,
     ) -> None:
         if isinstance(urls, str):
             urls = [u for u in urls.split(",") if u.strip()]
@@ -158,6 +175,8 @@ class OrthancClient:
             raise ValueError("no Orthanc URL configured")
         self.bases = [u.strip().rstrip("/") + "/" for u in urls]
         self._next_base = itertools.cycle(range(len(self.bases)))
+        self.breakers = [CircuitBreaker(breaker_failures, breaker_cooldown) for _ in self.bases]
+        self.bulkhead = Bulkhead(max_concurrent, queue_wait)
         self.timeout = (connect_timeout, read_timeout)
         self.observer = observer
         self.session = requests.Session()
@@ -184,32 +203,54 @@ class OrthancClient:
 
     # -- transport ---------------------------------------------------------
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send one request, failing over between nodes; raise OrthancError on any failure."""
+    def request(self, method: str, path: str, *, queue_wait: float | None = None, **kwargs: Any) -> requests.Response:
+        """Send one request, failing over between nodes; raise OrthancError on any failure.
+
+        `queue_wait` overrides how long to wait for a place in the bulkhead.
+        """
         kwargs.setdefault("timeout", self.timeout)
-        first = next(self._next_base)
-        last_error: Exception | None = None
-        reached = False
         started = time.perf_counter()
         try:
-            for attempt in range(len(self.bases)):
-                base = self.bases[(first + attempt) % len(self.bases)]
-                if hasattr(kwargs.get("data"), "seek"):
-                    kwargs["data"].seek(0)  # a file body is sent again whole to the next node
-                try:
-                    response = self.session.request(method, base + path.lstrip("/"), **kwargs)
-                except (requests.ConnectionError, requests.Timeout) as exc:
-                    last_error = exc
-                    reached = reached or _reached(exc)
-                    log.warning("Orthanc %s %s unreachable: %s", method, path, type(exc).__name__)
-                    continue
-                if response.status_code >= 400:
-                    raise self._error(path, response)
-                return response
-            raise OrthancUnavailable(path, "Orthanc cannot be reached", reached=reached) from last_error
+            if not self.bulkhead.enter(queue_wait):
+                raise OrthancUnavailable(path, "too many calls are waiting for Orthanc", reached=False, retry_after=1)
+            try:
+                return self._send(method, path, kwargs)
+            finally:
+                self.bulkhead.leave()
         finally:
             if self.observer:
                 self.observer(method, path, time.perf_counter() - started)
+
+    def _send(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
+        first = next(self._next_base)
+        last_error: Exception | None = None
+        reached = False
+        for attempt in range(len(self.bases)):
+            node = (first + attempt) % len(self.bases)
+            breaker = self.breakers[node]
+            if not breaker.allow():
+                continue  # open: this node failed again and again; do not wait for it
+            if hasattr(kwargs.get("data"), "seek"):
+                kwargs["data"].seek(0)  # a file body is sent again whole to the next node
+            try:
+                response = self.session.request(method, self.bases[node] + path.lstrip("/"), **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                breaker.failure()
+                last_error = exc
+                reached = reached or _reached(exc)
+                log.warning("Orthanc %s %s unreachable: %s", method, path, type(exc).__name__)
+                continue
+            if response.status_code in (502, 503, 504):
+                breaker.failure()
+            else:
+                breaker.success()  # it answered, even if with an error: the node is alive
+            if response.status_code >= 400:
+                raise self._error(path, response)
+            return response
+        retry_after = max(1.0, min(b.retry_in() for b in self.breakers))
+        raise OrthancUnavailable(
+            path, "Orthanc cannot be reached", reached=reached, retry_after=retry_after
+        ) from last_error
 
     @staticmethod
     def _error(path: str, response: requests.Response) -> OrthancError:
@@ -221,13 +262,13 @@ class OrthancClient:
             pass
         cls = _BY_STATUS.get(response.status_code, OrthancError)
         if response.status_code in (502, 503, 504):
-            cls = OrthancUnavailable
+            return OrthancUnavailable(path, message, response.status_code, retry_after=1)
         return cls(path, message, response.status_code)
 
     # -- helpers -----------------------------------------------------------
 
-    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self.request("GET", path, params=params).json()
+    def get_json(self, path: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        return self.request("GET", path, params=params, **kwargs).json()
 
     def post_json(self, path: str, payload: Any) -> Any:
         return self.request("POST", path, json=payload).json()
@@ -251,7 +292,15 @@ class OrthancClient:
         `data` may be an open file with a length (`len()`), sent as it is read, so a
         large file never sits in memory whole.
         """
-        return self.request("POST", "/instances", data=data, headers={"Content-Type": "application/dicom"}).json()
+        return self.request(
+            "POST",
+            "/instances",
+            data=data,
+            headers={"Content-Type": "application/dicom"},
+            # An upload's own threads may queue for a place as long as a call may take: they hold
+            # no worker thread of their own, and giving up would interrupt the upload.
+            queue_wait=self.timeout[1],
+        ).json()
 
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path).json()

@@ -1,0 +1,84 @@
+"""A circuit breaker and a bulkhead: a dead or slow Orthanc must not tie up every worker thread.
+
+The breaker (one per Orthanc node, per process) counts consecutive "unavailable" failures.
+At `threshold` it opens: for `cooldown` seconds calls are refused at once instead of each
+waiting for a refused connection or a timeout. Then one trial call goes through (half-open);
+its success closes the breaker, its failure opens it for another cooldown.
+
+The bulkhead caps the calls in flight to Orthanc per process, so that with a slow Orthanc
+the threads left over still serve pages that need no Orthanc (health, static files, sign-in).
+
+Both are cheap when all is well: `allow()` on a closed breaker and `success()` after a
+success read two attributes without taking the lock (see README "Reliability" for figures).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+
+
+class CircuitBreaker:
+    """Closed → (threshold consecutive failures) → open → (cooldown) → half-open → closed or open."""
+
+    def __init__(self, threshold: int = 5, cooldown: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = max(1, threshold)
+        self.cooldown = cooldown
+        self.clock = clock
+        self.state = CLOSED
+        self.failures = 0
+        self.opened_at = 0.0  # when it opened, or when the half-open trial started
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        """Whether a call may go to the node now; in half-open, only one caller gets True."""
+        if self.state == CLOSED:  # the hot path: no lock
+            return True
+        with self._lock:
+            if self.state == CLOSED:
+                return True
+            if self.clock() - self.opened_at < self.cooldown:
+                return False
+            # Cooldown over (or a trial that never reported back is that old): let one trial through.
+            self.state, self.opened_at = HALF_OPEN, self.clock()
+            return True
+
+    def success(self) -> None:
+        if self.state == CLOSED and not self.failures:  # the hot path: no lock
+            return
+        with self._lock:
+            self.state, self.failures = CLOSED, 0
+
+    def failure(self) -> None:
+        with self._lock:
+            self.failures += 1
+            if self.state == HALF_OPEN or self.failures >= self.threshold:
+                self.state, self.opened_at = OPEN, self.clock()
+
+    def retry_in(self) -> float:
+        """Seconds until a trial call will be let through (0 when closed)."""
+        if self.state == CLOSED:
+            return 0.0
+        return max(0.0, self.cooldown - (self.clock() - self.opened_at))
+
+
+class Bulkhead:
+    """At most `limit` calls at once; a caller waits at most `wait` seconds for a place (0 = no cap)."""
+
+    def __init__(self, limit: int, wait: float) -> None:
+        self.limit = limit
+        self.wait = wait
+        self._places = threading.BoundedSemaphore(limit) if limit > 0 else None
+
+    def enter(self, wait: float | None = None) -> bool:
+        """Take a place; False when none freed up in time."""
+        if self._places is None:
+            return True
+        return self._places.acquire(timeout=self.wait if wait is None else wait)
+
+    def leave(self) -> None:
+        if self._places is not None:
+            self._places.release()
