@@ -31,32 +31,45 @@ class CircuitBreaker:
         self.state = CLOSED
         self.failures = 0
         self.opened_at = 0.0  # when it opened, or when the half-open trial started
-        self._lock = threading.Lock()
+        self._changed = threading.Condition(threading.Lock())
 
-    def allow(self) -> bool:
-        """Whether a call may go to the node now; in half-open, only one caller gets True."""
+    def allow(self, wait: float = 0.0) -> bool:
+        """Whether a call may go to the node now.
+
+        In half-open only one caller at a time gets True (the trial); the others wait up to
+        `wait` seconds for its outcome, so that a recovered Orthanc (trials take milliseconds)
+        serves a burst of calls, such as an upload's parallel files, without refusing most of it.
+        """
         if self.state == CLOSED:  # the hot path: no lock
             return True
-        with self._lock:
-            if self.state == CLOSED:
-                return True
-            if self.clock() - self.opened_at < self.cooldown:
-                return False
-            # Cooldown over (or a trial that never reported back is that old): let one trial through.
-            self.state, self.opened_at = HALF_OPEN, self.clock()
-            return True
+        deadline = time.monotonic() + wait
+        with self._changed:
+            while True:
+                if self.state == CLOSED:
+                    return True
+                now = self.clock()
+                if now - self.opened_at >= self.cooldown:
+                    # Cooldown over (or a trial that never reported back is that old): let one trial through.
+                    self.state, self.opened_at = HALF_OPEN, now
+                    return True
+                remaining = deadline - time.monotonic()
+                if self.state == OPEN or remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
 
     def success(self) -> None:
         if self.state == CLOSED and not self.failures:  # the hot path: no lock
             return
-        with self._lock:
+        with self._changed:
             self.state, self.failures = CLOSED, 0
+            self._changed.notify_all()
 
     def failure(self) -> None:
-        with self._lock:
+        with self._changed:
             self.failures += 1
             if self.state == HALF_OPEN or self.failures >= self.threshold:
                 self.state, self.opened_at = OPEN, self.clock()
+                self._changed.notify_all()
 
     def retry_in(self) -> float:
         """Seconds until a trial call will be let through (0 when closed)."""
@@ -73,11 +86,11 @@ class Bulkhead:
         self.wait = wait
         self._places = threading.BoundedSemaphore(limit) if limit > 0 else None
 
-    def enter(self, wait: float | None = None) -> bool:
-        """Take a place; False when none freed up in time."""
+    def enter(self, wait: float) -> bool:
+        """Take a place; False when none freed up within `wait` seconds."""
         if self._places is None:
             return True
-        return self._places.acquire(timeout=self.wait if wait is None else wait)
+        return self._places.acquire(timeout=wait)
 
     def leave(self) -> None:
         if self._places is not None:

@@ -206,29 +206,32 @@ class OrthancClient:
     def request(self, method: str, path: str, *, queue_wait: float | None = None, **kwargs: Any) -> requests.Response:
         """Send one request, failing over between nodes; raise OrthancError on any failure.
 
-        `queue_wait` overrides how long to wait for a place in the bulkhead.
+        `queue_wait` overrides how long the call may wait for its turn: for a place in the
+        bulkhead, and for the outcome of a circuit breaker's trial call.
         """
         kwargs.setdefault("timeout", self.timeout)
+        wait = self.bulkhead.wait if queue_wait is None else queue_wait
         started = time.perf_counter()
         try:
-            if not self.bulkhead.enter(queue_wait):
+            if not self.bulkhead.enter(wait):
                 raise OrthancUnavailable(path, "too many calls are waiting for Orthanc", reached=False, retry_after=1)
             try:
-                return self._send(method, path, kwargs)
+                return self._send(method, path, wait, kwargs)
             finally:
                 self.bulkhead.leave()
         finally:
             if self.observer:
                 self.observer(method, path, time.perf_counter() - started)
 
-    def _send(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
+    def _send(self, method: str, path: str, wait: float, kwargs: dict[str, Any]) -> requests.Response:
         first = next(self._next_base)
         last_error: Exception | None = None
         reached = False
         for attempt in range(len(self.bases)):
             node = (first + attempt) % len(self.bases)
             breaker = self.breakers[node]
-            if not breaker.allow():
+            # Wait for a half-open node's trial call only when no other node is left to try.
+            if not breaker.allow(wait if attempt == len(self.bases) - 1 else 0.0):
                 continue  # open: this node failed again and again; do not wait for it
             if hasattr(kwargs.get("data"), "seek"):
                 kwargs["data"].seek(0)  # a file body is sent again whole to the next node

@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 import requests
 
 from gallery import create_app
-from gallery.embedded import EmbeddedOrthanc, free_port
-from gallery.launch import GalleryServer, start_gunicorn
+from gallery.embedded import EmbeddedOrthanc, free_port, remove_storage, start_orthanc
+from gallery.launch import start_gunicorn
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER, app_config, client_for, new_database_url
 from .faultproxy import FaultProxy
@@ -38,8 +38,33 @@ def proxy(fresh_orthanc: EmbeddedOrthanc) -> Iterator[FaultProxy]:
     proxy.close()
 
 
-def gunicorn_gallery(orthanc: EmbeddedOrthanc, proxy: FaultProxy, log: Path, **settings: str) -> GalleryServer:
-    """The gallery under gunicorn (one gthread worker, as production runs it) reaching Orthanc through `proxy`."""
+#: The served gallery's settings: small timeouts and limits, so that every fault shows within seconds.
+SETTINGS = {
+    "GUNICORN_WORKERS": "1",  # breaker and bulkhead are per process: one process sees every request
+    "GUNICORN_THREADS": "4",
+    "ORTHANC_CONNECT_TIMEOUT": "1",
+    "ORTHANC_READ_TIMEOUT": "3",
+    "ORTHANC_BREAKER_FAILURES": "3",
+    "ORTHANC_BREAKER_COOLDOWN": "3",
+    "ORTHANC_MAX_CONCURRENT": "2",
+    "ORTHANC_QUEUE_WAIT": "0.2",
+}
+
+
+@dataclass
+class Served:
+    """A real Orthanc, the fault proxy in front of it, and the gallery under gunicorn using the proxy."""
+
+    orthanc: EmbeddedOrthanc
+    proxy: FaultProxy
+    url: str
+
+
+@pytest.fixture(scope="module")
+def served_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("faults")
+    orthanc = start_orthanc(folder / "orthanc")
+    proxy = FaultProxy(orthanc.port)
     env = {
         "PATH": "/usr/bin:/bin",
         "DATABASE_URL": new_database_url(),
@@ -49,31 +74,43 @@ def gunicorn_gallery(orthanc: EmbeddedOrthanc, proxy: FaultProxy, log: Path, **s
         "ORTHANC_URL": proxy.url,
         "ORTHANC_USER": orthanc.user,
         "ORTHANC_PASSWORD": orthanc.password,
-        "GUNICORN_WORKERS": "1",
         "GUNICORN_LOGLEVEL": "warning",
         "GALLERY_WARM_INDEX": "0",
-        **settings,
+        **SETTINGS,
     }
-    return start_gunicorn(env, free_port(), log=log)
+    server = start_gunicorn(env, free_port(), log=folder / "gallery.log")
+    try:
+        yield Served(orthanc, proxy, server.url)
+    finally:
+        server.stop()
+        proxy.close()
+        orthanc.stop(fast=True)
+        remove_storage(orthanc)
 
 
 @pytest.fixture
-def served(request, fresh_orthanc: EmbeddedOrthanc, proxy: FaultProxy, tmp_path: Path) -> Iterator[GalleryServer]:
-    """gunicorn with the settings the test passes as the fixture's (indirect) parameter."""
-    server = gunicorn_gallery(fresh_orthanc, proxy, tmp_path / "gallery.log", **request.param)
-    yield server
-    server.stop()
+def served(served_stack: Served) -> Served:
+    """The served stack, with Orthanc running and the proxy passing everything through."""
+    served_stack.proxy.pass_through()
+    served_stack.orthanc.start()
+    return served_stack
 
 
-_http = requests.Session()
-_http.trust_env = False
-_http.auth = (ADMIN_USER, ADMIN_PASSWORD)
-_http.headers["Connection"] = "close"  # each request on its own connection, as many browsers would
+def http_session(auth: tuple[str, str] | None) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    session.auth = auth
+    session.headers["Connection"] = "close"  # each request on its own connection, as many browsers would
+    return session
 
 
-def timed_get(url: str, **headers: str) -> tuple[requests.Response, float]:
+_admin, _anonymous = http_session((ADMIN_USER, ADMIN_PASSWORD)), http_session(None)
+
+
+def timed_get(url: str, signed_in: bool = True, **headers: str) -> tuple[requests.Response, float]:
+    """GET as the admin (HTTP Basic, as scripts do), or anonymously."""
     started = time.monotonic()
-    response = _http.get(url, headers=headers, timeout=30)
+    response = (_admin if signed_in else _anonymous).get(url, headers=headers, timeout=30)
     return response, time.monotonic() - started
 
 
@@ -90,35 +127,26 @@ def assert_unavailable(response: requests.Response, *servers: EmbeddedOrthanc | 
     assert_no_orthanc_address(response, *servers)
 
 
-STOPPED = {
-    "GUNICORN_THREADS": "4",
-    "ORTHANC_CONNECT_TIMEOUT": "1",
-    "ORTHANC_READ_TIMEOUT": "3",
-    "ORTHANC_BREAKER_FAILURES": "3",
-    "ORTHANC_BREAKER_COOLDOWN": "2",
-}
-
-
-@pytest.mark.parametrize("served", [STOPPED], indirect=True)
-def test_stopped_orthanc_opens_the_breaker_and_the_gallery_recovers_without_restart(served, fresh_orthanc, proxy):
+def test_stopped_orthanc_opens_the_breaker_and_the_gallery_recovers_without_restart(served: Served):
+    orthanc, proxy = served.orthanc, served.proxy
     assert timed_get(served.url + "/patients")[0].status_code == 200
-    fresh_orthanc.stop(fast=True)
+    orthanc.stop(fast=True)
     for n in range(3):  # ORTHANC_BREAKER_FAILURES: each of these waits for Orthanc, and fails
         response, seconds = timed_get(served.url + unknown_instance(n))
-        assert_unavailable(response, fresh_orthanc, proxy)
+        assert_unavailable(response, orthanc, proxy)
         assert seconds < 1 + SLACK  # the connect timeout
     connections = proxy.connections
     opened = time.monotonic()
     for n in range(3, 13):  # the breaker is open: answered at once, without a connection to Orthanc
         response, seconds = timed_get(served.url + unknown_instance(n), Accept="application/json")
         assert response.status_code == 503 and response.json()["error"]["status"] == 503
-        assert seconds < 1.0
+        assert seconds < SLACK
     assert proxy.connections == connections
-    fresh_orthanc.start()
+    orthanc.start()
     response, _ = timed_get(served.url + unknown_instance(13))
-    if time.monotonic() - opened < 1.5:  # still within the cooldown: not asked yet, even though it is back
-        assert response.status_code == 503 and proxy.connections == connections
-    time.sleep(max(0.0, 2.1 - (time.monotonic() - opened)))  # ORTHANC_BREAKER_COOLDOWN
+    assert time.monotonic() - opened < 3  # so still within the cooldown: Orthanc is back, but not asked yet
+    assert response.status_code == 503 and proxy.connections == connections
+    time.sleep(max(0.0, 3.1 - (time.monotonic() - opened)))  # ORTHANC_BREAKER_COOLDOWN
     response, _ = timed_get(served.url + unknown_instance(14))
     assert response.status_code == 404 and "Not found" in response.text  # Orthanc answered: the trial closed it
     assert proxy.connections > connections
@@ -127,43 +155,35 @@ def test_stopped_orthanc_opens_the_breaker_and_the_gallery_recovers_without_rest
     assert timed_get(served.url + "/patients")[0].status_code == 200
 
 
-SLOW = {
-    "GUNICORN_THREADS": "4",
-    "ORTHANC_READ_TIMEOUT": "2",
-    "ORTHANC_MAX_CONCURRENT": "2",
-    "ORTHANC_QUEUE_WAIT": "0.25",
-    "ORTHANC_BREAKER_FAILURES": "100",  # here only the bulkhead and the read timeout are at work
-}
-
-
-@pytest.mark.parametrize("served", [SLOW], indirect=True)
-def test_slow_orthanc_times_out_and_leaves_threads_for_pages_that_need_no_orthanc(served, fresh_orthanc, proxy):
-    assert timed_get(served.url + "/login")[0].status_code == 200  # warm: the first request imports templates
+def test_slow_orthanc_times_out_and_leaves_threads_for_pages_that_need_no_orthanc(served: Served):
+    orthanc, proxy = served.orthanc, served.proxy
+    assert timed_get(served.url + "/login", signed_in=False)[0].status_code == 200  # warm: loads templates
     proxy.slow(20)
     slow: list[tuple[requests.Response, float]] = []
 
     def ask(n: int) -> None:
-        slow.append(timed_get(served.url + unknown_instance(n)))
+        slow.append(timed_get(served.url + unknown_instance(100 + n)))
 
     askers = [threading.Thread(target=ask, args=(n,)) for n in range(8)]  # twice the worker's 4 threads
     for asker in askers:
         asker.start()
     time.sleep(0.3)
     for url, status in (("/static/css/gallery.css", 200), ("/login", 200), ("/healthz", 503)):
-        response, seconds = timed_get(served.url + url)
+        response, seconds = timed_get(served.url + url, signed_in=False)
         assert response.status_code == status, url
-        assert seconds < 1.0, (url, seconds)  # without the bulkhead: behind the slow ones, 2 s and more
-        assert_no_orthanc_address(response, fresh_orthanc, proxy)
+        # Without the bulkhead it waits behind two rounds of slow requests on the 4 threads: 2 × 3 s.
+        assert seconds < 2.5, (url, seconds)
+        assert_no_orthanc_address(response, orthanc, proxy)
     for asker in askers:
         asker.join()
     assert len(slow) == 8
     for response, seconds in slow:
-        assert_unavailable(response, fresh_orthanc, proxy)
-        assert seconds < 2 + SLACK  # the read timeout, not the 20 s Orthanc takes
-    waited = [seconds for _, seconds in slow if seconds >= 2]
+        assert_unavailable(response, orthanc, proxy)
+        assert seconds < 3 + SLACK  # the read timeout, not the 20 s Orthanc takes
+    waited = [seconds for _, seconds in slow if seconds >= 3]
     assert 1 <= len(waited) <= 4  # the calls let through waited for the read timeout; the rest were turned away
     proxy.pass_through()
-    response, seconds = timed_get(served.url + unknown_instance(99))
+    response, seconds = timed_get(served.url + unknown_instance(199))
     assert response.status_code == 404 and seconds < 1 + SLACK
 
 
