@@ -26,7 +26,7 @@ ORTHANC_RETRIES = 2
 #: refused at once (503 with Retry-After) for ORTHANC_BREAKER_COOLDOWN seconds; then one
 #: trial call goes through, and its success closes the breaker again.
 ORTHANC_BREAKER_FAILURES = 5
-ORTHANC_BREAKER_COOLDOWN = 10.0
+ORTHANC_BREAKER_COOLDOWN = 5.0
 #: Bulkhead: calls to Orthanc in flight at once per process (0: no cap). A call that finds
 #: no place within ORTHANC_QUEUE_WAIT seconds is answered 503, so a slow Orthanc cannot hold
 #: every worker thread. gunicorn.conf.py sets it to 3/4 of the threads unless it is given.

@@ -24,7 +24,7 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 class CircuitBreaker:
     """Closed → (threshold consecutive failures) → open → (cooldown) → half-open → closed or open."""
 
-    def __init__(self, threshold: int = 5, cooldown: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, threshold: int = 5, cooldown: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.threshold = max(1, threshold)
         self.cooldown = cooldown
         self.clock = clock

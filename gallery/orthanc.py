@@ -165,7 +165,7 @@ class OrthancClient:
         pool_size: int = 32,
         observer: Observer | None = None,
         breaker_failures: int = 5,
-        breaker_cooldown: float = 10.0,
+        breaker_cooldown: float = 5.0,
         max_concurrent: int = 0,
         queue_wait: float = 0.5,
     ) -> None:
