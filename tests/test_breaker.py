@@ -170,3 +170,21 @@ def test_client_bulkhead_turns_away_calls_beyond_its_cap(orthanc_server):
         assert [path for _, path in proxy.requests] == ["/system", "/statistics"]
     finally:
         proxy.close()
+
+
+def test_connection_refused_means_nothing_was_sent_and_the_node_is_asked_again_once_it_listens(orthanc_server):
+    proxy = FaultProxy(orthanc_server.port)
+    try:
+        client = OrthancClient(proxy.url, orthanc_server.user, orthanc_server.password, breaker_cooldown=0.2)
+        proxy.refuse()
+        for _ in range(5):  # the default threshold
+            with pytest.raises(OrthancUnavailable) as refused:
+                client.store_instance(b"never sent")
+            assert not refused.value.reached
+        assert client.breakers[0].state == OPEN
+        proxy.pass_through()  # listening again, on the same port
+        time.sleep(0.2)
+        assert client.get_json("/system")["Version"] and client.breakers[0].state == CLOSED
+        assert proxy.requests == [("GET", "/system")]
+    finally:
+        proxy.close()

@@ -141,6 +141,7 @@ def test_stopped_orthanc_opens_the_breaker_and_the_gallery_recovers_without_rest
         response, seconds = timed_get(served.url + unknown_instance(n), Accept="application/json")
         assert response.status_code == 503 and response.json()["error"]["status"] == 503
         assert seconds < SLACK
+        assert_no_orthanc_address(response, orthanc, proxy)
     assert proxy.connections == connections
     orthanc.start()
     response, _ = timed_get(served.url + unknown_instance(13))
@@ -196,7 +197,9 @@ def test_orthanc_answering_500_is_a_502_and_does_not_open_the_breaker(fresh_orth
     for n in range(6):
         response = client.get(unknown_instance(n))
         assert response.status_code == 502
-        assert "Orthanc could not complete the request" in response.get_data(as_text=True)
+        body = response.get_data(as_text=True)
+        assert "Orthanc could not complete the request" in body
+        assert "127.0.0.1" not in body and str(proxy.port) not in body + str(response.headers)
     assert len(proxy.requests) == 6  # every request reached Orthanc's side: Orthanc is alive, only failing
     proxy.pass_through()
     assert client.get(unknown_instance(7)).status_code == 404
