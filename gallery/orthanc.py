@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .breaker import Bulkhead, CircuitBreaker
@@ -130,18 +130,26 @@ Observer = Callable[[str, str, float], None]
 
 
 class OrthancRetry(Retry):
-    """urllib3's retries, except that an answer that timed out is never asked again.
+    """urllib3's retries, except that a call that timed out is never tried again.
 
     Orthanc closes idle keep-alive connections after exactly 1 s, so a GET sent on a
     pooled connection at that moment meets a dropped connection (a read error for
-    urllib3): safe to send again on a new connection. A read timeout, though, means
-    Orthanc is busy: asking again would only multiply the wait.
+    urllib3): safe to send again on a new connection. A timeout, though, means Orthanc is
+    busy (read) or its host does not answer at all (connect): asking again would only
+    multiply the wait, so a page answers within the configured timeouts.
     """
 
     def increment(self, *args: Any, error: Exception | None = None, **kwargs: Any) -> Retry:
         if isinstance(error, ReadTimeoutError):
             raise error
+        if _is_connect_timeout(error):  # given up as if retries were exhausted: requests sees a ConnectTimeout
+            return Retry.increment(self.new(total=0), *args, error=error, **kwargs)
         return super().increment(*args, error=error, **kwargs)
+
+
+def _is_connect_timeout(error: Exception | None) -> bool:
+    # urllib3's NewConnectionError (refused, unreachable: quick) subclasses ConnectTimeoutError.
+    return isinstance(error, ConnectTimeoutError) and not isinstance(error, NewConnectionError)
 
 
 class OrthancClient:
