@@ -95,7 +95,9 @@ class FaultProxy:
 
     def _stop_listening(self) -> None:
         if self._listener is not None:
-            self._listener.close()  # accept() in its thread then fails, and the thread ends
+            # shutdown() stops listening at once and wakes accept() in its thread, which then ends;
+            # close() alone would leave the socket listening until that accept() returned.
+            _shut(self._listener)
             self._listener = None
 
     def _close_connections(self) -> None:

@@ -67,13 +67,13 @@ def test_orthanc_killed_mid_upload_stored_is_exactly_what_orthanc_has(fresh_orth
     assert stored | maybe | nothing == set(sent)  # every file: stored, or not stored with one of two reasons
     assert not (stored & maybe or stored & nothing or maybe & nothing)
     # Files go out WORKERS at a time: when the KILL_AT-th arrived, all but the last few before it had been answered,
-    # and after it each worker sent at most one more before the first failure stopped the upload.
+    # and after it each other thread sent at most one more before the first failure stopped the upload.
     reached = sum(1 for request in proxy.requests if request == ("POST", "/instances"))
-    assert KILL_AT <= reached <= KILL_AT + WORKERS - 1
     assert KILL_AT - WORKERS <= len(stored) < KILL_AT
-    assert len(stored) + len(maybe) == reached  # on its way when Orthanc died: "may not have been stored"
-    assert len(nothing) == len(sent) - reached  # never sent: "nothing was stored"
-
+    # Tried and not confirmed: "may not have been stored". That includes every file that reached Orthanc's door
+    # unanswered, and may include one sent on a kept-alive connection that closed just then (never at the door).
+    assert KILL_AT <= reached <= len(stored) + len(maybe) <= KILL_AT + WORKERS - 1
+    assert len(nothing) == len(sent) - len(stored) - len(maybe) >= len(sent) - KILL_AT - WORKERS + 1  # never sent
     fresh_orthanc.start()
     orthanc = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
     uid = {name: sop_uid(data) for name, data in sent.items()}
