@@ -21,6 +21,19 @@ ORTHANC_CONNECT_TIMEOUT = 3.0
 ORTHANC_READ_TIMEOUT = 60.0
 #: Retries for idempotent GETs on connection errors and 502/503 answers.
 ORTHANC_RETRIES = 2
+#: Circuit breaker, per Orthanc node and per gallery process: after this many consecutive
+#: failures to reach a node (refused, reset, timed out, or 502/503/504), calls to it are
+#: refused at once (503 with Retry-After) for ORTHANC_BREAKER_COOLDOWN seconds; then one
+#: trial call goes through, and its success closes the breaker again.
+ORTHANC_BREAKER_FAILURES = 5
+ORTHANC_BREAKER_COOLDOWN = 5.0
+#: Bulkhead: calls to Orthanc in flight at once per process (0: no cap). A call that finds
+#: no place within ORTHANC_QUEUE_WAIT seconds is answered 503, so a slow Orthanc cannot hold
+#: every worker thread. gunicorn.conf.py sets it to 3/4 of the threads unless it is given.
+ORTHANC_MAX_CONCURRENT = 0
+ORTHANC_QUEUE_WAIT = 0.5
+#: Read timeout of the /healthz check of Orthanc: a load balancer wants a prompt answer.
+HEALTH_ORTHANC_TIMEOUT = 2.0
 
 #: Flask's session signing key. `make run` generates one under instance/.
 SECRET_KEY = "dev-only-change-me"
@@ -112,6 +125,13 @@ ENV_KEYS = (
     "ORTHANC_URL",
     "ORTHANC_USER",
     "ORTHANC_PASSWORD",
+    "ORTHANC_CONNECT_TIMEOUT",
+    "ORTHANC_READ_TIMEOUT",
+    "ORTHANC_RETRIES",
+    "ORTHANC_BREAKER_FAILURES",
+    "ORTHANC_BREAKER_COOLDOWN",
+    "ORTHANC_MAX_CONCURRENT",
+    "ORTHANC_QUEUE_WAIT",
     "SECRET_KEY",
     "DATABASE_URL",
     "GALLERY_ADMIN_USER",

@@ -17,6 +17,9 @@ _shared_cache = os.environ.get("CACHE_TYPE", "SimpleCache") != "SimpleCache"
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1) if _shared_cache else 1))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 16))
+# The bulkhead (config.py ORTHANC_MAX_CONCURRENT): with a slow Orthanc, at most 3/4 of the threads
+# wait for it, and the others still answer health checks, static files and sign-in.
+os.environ.setdefault("ORTHANC_MAX_CONCURRENT", str(max(1, threads * 3 // 4)))
 # Uploads of large ZIPs are processed within one request.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 600))
 graceful_timeout = 30

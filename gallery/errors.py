@@ -6,6 +6,7 @@ Never a stack trace: unexpected exceptions are logged and answered with a plain 
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -76,7 +77,10 @@ def _orthanc_error(error: OrthancError) -> Response:
         return error_response(404, "There is no such patient, study, series, instance or frame in Orthanc.")
     if isinstance(error, OrthancUnavailable):
         log.warning("Orthanc unavailable on %s: %s", error.path, error.message)
-        return error_response(503, "Orthanc cannot be reached right now. Try again in a moment.")
+        response = error_response(503, "Orthanc cannot be reached right now. Try again in a moment.")
+        if error.retry_after:
+            response.retry_after = math.ceil(error.retry_after)
+        return response
     if isinstance(error, OrthancUnauthorized):
         log.error("Orthanc refused the gallery's credentials on %s", error.path)
         return error_response(

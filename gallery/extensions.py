@@ -38,6 +38,10 @@ def init_orthanc(app: Flask) -> None:
             read_timeout=app.config["ORTHANC_READ_TIMEOUT"],
             retries=app.config["ORTHANC_RETRIES"],
             observer=_count_call,
+            breaker_failures=app.config["ORTHANC_BREAKER_FAILURES"],
+            breaker_cooldown=app.config["ORTHANC_BREAKER_COOLDOWN"],
+            max_concurrent=app.config["ORTHANC_MAX_CONCURRENT"],
+            queue_wait=app.config["ORTHANC_QUEUE_WAIT"],
         )
     app.extensions["orthanc"] = client
     app.extensions["catalog"] = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from .access import Permission, requires
@@ -15,9 +15,13 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 @requires(Permission.PUBLIC)
 def healthz() -> Response:
-    """200 when the gallery can serve pages; `orthanc` and `database` tell what it can reach."""
+    """200 when the gallery can serve pages; `orthanc` and `database` tell what it can reach.
+
+    Orthanc gets a short read timeout: a load balancer wants a prompt answer, even from a slow Orthanc.
+    """
     try:
-        orthanc().get_json("/system")
+        client = orthanc()
+        client.get_json("/system", timeout=(client.timeout[0], current_app.config["HEALTH_ORTHANC_TIMEOUT"]))
         orthanc_ok = True
     except OrthancError:
         orthanc_ok = False

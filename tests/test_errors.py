@@ -47,7 +47,7 @@ def test_unknown_address_and_wrong_method(client):
 
 
 def test_stopped_orthanc_is_503_within_the_timeout_then_recovers(fresh_orthanc):
-    app = create_app(app_config(fresh_orthanc))
+    app = create_app(app_config(fresh_orthanc, ORTHANC_BREAKER_COOLDOWN=0.5))
     client = client_for(app)
     assert client.get("/patients").status_code == 200
     fresh_orthanc.stop(fast=True)
@@ -60,6 +60,7 @@ def test_stopped_orthanc_is_503_within_the_timeout_then_recovers(fresh_orthanc):
     error = client.get("/patients", headers={"Accept": "application/json"}).get_json()["error"]
     assert error["status"] == 503
     fresh_orthanc.start()
+    time.sleep(0.5)  # the circuit breaker opened: Orthanc is asked again once its cooldown is over
     assert client.get("/patients").status_code == 200
 
 

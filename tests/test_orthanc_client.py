@@ -143,6 +143,28 @@ def test_a_read_timeout_is_not_retried():
             connection.close()
 
 
+def test_a_connect_timeout_is_not_retried():
+    """A host that never completes the handshake: a listener whose backlog is full drops new SYNs."""
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    waiting = [socket.socket() for _ in range(3)]
+    for sock in waiting:
+        sock.setblocking(False)
+        sock.connect_ex(full.getsockname())
+    try:
+        client = OrthancClient(f"http://127.0.0.1:{full.getsockname()[1]}/", connect_timeout=0.5, retries=2)
+        started = time.monotonic()
+        with pytest.raises(OrthancUnavailable) as failed:
+            client.get_json("/system")
+        assert not failed.value.reached
+        assert time.monotonic() - started < 1.2  # one connect timeout, not three
+    finally:
+        full.close()
+        for sock in waiting:
+            sock.close()
+
+
 def test_a_get_on_a_connection_orthanc_dropped_is_sent_again(orthanc_server, monkeypatch):
     """Orthanc closes idle keep-alive connections after 1 s; the list index polls every 1 s.
 
