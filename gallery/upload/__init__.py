@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
+from flask_babel import lazy_gettext as _l
 
 from ..access import Permission, requires
 from ..audit import record
@@ -14,7 +15,7 @@ from .report import make_report
 
 bp = Blueprint("upload", __name__)
 
-NOTHING_CHOSEN = "Choose at least one file, folder or ZIP archive to upload."
+NOTHING_CHOSEN = _l("Choose at least one file, folder or ZIP archive to upload.")
 
 
 @bp.route("/upload", methods=["GET", "POST"])
