@@ -24,7 +24,7 @@ def _counted(message: Callable[[int], str], **values: str) -> list[str]:
 def script_messages() -> dict[str, object]:
     translations = get_translations()  # its ngettext does not fill `num` itself: it stays "{n}" for the script
     return {
-        "outcomes": {code: str(label) for code, label in TERMS["outcome"].items()},
+        "outcomes": [[code, str(label)] for code, label in TERMS["outcome"].items()],  # a list keeps the order
         "files": _counted(lambda n: translations.ngettext("%(num)s file:", "%(num)s files:", n), num="{n}"),
         "unreadable": _("the browser could not read this file"),
         "waiting": _("waiting"),

@@ -13,7 +13,7 @@
   const BATCH_FILES = 32; // ...or this many files per request
   const PARALLEL = 2; // requests at once: one uploads while the server stores the other
   const MESSAGES = JSON.parse(form.dataset.messages || "{}"); // the page's language (gallery/upload/messages.py)
-  const LABELS = MESSAGES.outcomes;
+  const LABELS = Object.fromEntries(MESSAGES.outcomes); // in the report's order: stored, already stored, ...
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
   const batchCap = Math.min(BATCH_BYTES, maxBytes * 0.9); // a batch must stay under the server's limit
   const $ = (selector) => run.querySelector(selector);
