@@ -300,8 +300,8 @@ def test_malformed_dicom_dates_are_shown_as_they_are(client, archive: Archive):
 
 def test_numbers_and_sizes_on_the_home_page(client):
     html = client.get("/", headers=KO).get_data(as_text=True)
-    assert re.search(r"환자 <strong>[\d,]+</strong>명", html)
-    assert re.search(r"저장 용량 <strong>[\d,.]+ (B|KB|MB|GB)</strong>", html)
+    assert re.search(r"<strong>[\d,]+</strong> 환자", html)
+    assert re.search(r"<strong>[\d,.]+ (B|KB|MB|GB)</strong> 저장됨", html)
 
 
 # -- search with what people type -----------------------------------------------------------------------
