@@ -25,7 +25,7 @@ lint: setup-test
 # catalogue (new or changed ones arrive untranslated or fuzzy: tests/test_i18n.py fails until they are
 # translated), and compile the .mo files the app reads.
 BABEL = .venv/bin/pybabel
-messages: setup-test
+messages: setup-run
 	$(BABEL) extract -F gallery/translations/babel.cfg -k _l -k _ln:1,2 --no-location --sort-output \
 		--project "Orthanc Gallery" -o gallery/translations/messages.pot .
 	$(BABEL) update -i gallery/translations/messages.pot -d gallery/translations --ignore-obsolete
