@@ -3,7 +3,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?= --patients 1000,10000
 LOAD_ARGS ?=
 
-.PHONY: run test lint bench load setup-run setup-test setup-bench
+.PHONY: run test lint bench load messages setup-run setup-test setup-bench
 
 run: setup-run
 	.venv/bin/python -m gallery.launch
@@ -26,6 +26,16 @@ load: setup-bench
 lint: setup-test
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+# Interface languages (README, "Languages"): re-extract the English messages, merge them into each
+# catalogue (new or changed ones arrive untranslated or fuzzy: tests/test_i18n.py fails until they are
+# translated), and compile the .mo files the app reads.
+BABEL = .venv/bin/pybabel
+messages: setup-run
+	$(BABEL) extract -F gallery/translations/babel.cfg -k _l -k _ln:1,2 --no-location --sort-output \
+		--project "Orthanc Gallery" -o gallery/translations/messages.pot .
+	$(BABEL) update -i gallery/translations/messages.pot -d gallery/translations --ignore-obsolete
+	$(BABEL) compile -d gallery/translations --statistics
 
 setup-run:
 	scripts/setup.sh run

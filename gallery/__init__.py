@@ -18,6 +18,7 @@ from .audit import register_audit
 from .database import init_database
 from .errors import register_errorhandlers
 from .extensions import cache, csrf, init_orthanc, login_manager
+from .i18n import init_i18n
 from .params import OrthancIdConverter
 from .security import register_guards
 from .spool import SpoolingRequest
@@ -66,6 +67,7 @@ def register_extensions(app: Flask) -> None:
         app.config.setdefault("CACHE_OPTIONS", {"socket_connect_timeout": 1.0, "socket_timeout": 1.0})
     cache.init_app(app)
     csrf.init_app(app)
+    init_i18n(app)
     init_throttle(app)
     login_manager.init_app(app)
     init_database(app)

@@ -19,7 +19,7 @@ Source = Callable[[], bytes]
 
 NAMED_PATIENTS = [
     (PatientInfo("Müller^Jürgen", "DEMO-0001", "19620314", "M"), "CT", "CT Thorax", "20240611"),
-    (PatientInfo("홍^길동", "DEMO-0002", "19851102", "M"), "CR", "Chest PA", "20250120"),
+    (PatientInfo("Hong^Gildong=洪^吉洞=홍^길동", "DEMO-0002", "19851102", "M"), "CR", "Chest PA", "20250120"),
     (PatientInfo("García^José", "DEMO-0003", "19790905", "M"), "US", "Abdomen US", "20231005"),
     (PatientInfo("Ødegård^Åse", "DEMO-0004", "19920217", "F"), "MR", "MR Knee", "20260402"),
 ]

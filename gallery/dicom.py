@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from datetime import date
 from typing import Any
 
 #: Modalities whose objects carry no pixel data Orthanc can render.
@@ -11,53 +12,56 @@ NON_IMAGE_MODALITIES = frozenset(
     {"SR", "PR", "KO", "DOC", "RTPLAN", "RTSTRUCT", "RTRECORD", "REG", "ECG", "AU", "HD", "FID", "PLAN"}
 )
 
-MODALITY_NAMES = {
-    "CT": "Computed tomography",
-    "MR": "Magnetic resonance",
-    "US": "Ultrasound",
-    "CR": "Computed radiography",
-    "DX": "Digital radiography",
-    "MG": "Mammography",
-    "NM": "Nuclear medicine",
-    "PT": "PET",
-    "XA": "X-ray angiography",
-    "RF": "Radio fluoroscopy",
-    "OT": "Other",
-    "SC": "Secondary capture",
-    "SR": "Structured report",
-    "SEG": "Segmentation",
-    "RTSTRUCT": "RT structure set",
-    "RTPLAN": "RT plan",
-    "RTDOSE": "RT dose",
-    "RTIMAGE": "RT image",
-    "DOC": "Document",
-    "ECG": "Electrocardiogram",
-}
-
 
 def format_date(value: str | None) -> str:
-    """DICOM DA `YYYYMMDD` → ISO `YYYY-MM-DD`; anything else is returned trimmed."""
+    """DICOM DA `YYYYMMDD` → ISO `YYYY-MM-DD` when it is a real date; anything else is returned trimmed."""
     value = (value or "").strip()
     if len(value) == 8 and value.isdigit():
+        try:
+            date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        except ValueError:
+            return value
         return f"{value[:4]}-{value[4:6]}-{value[6:]}"
     return value
 
 
 def format_time(value: str | None) -> str:
-    """DICOM TM `HHMMSS.frac` → `HH:MM`."""
+    """DICOM TM `HHMMSS.frac` → `HH:MM`; anything else is returned trimmed."""
     value = (value or "").strip()
-    if len(value) >= 4 and value[:4].isdigit():
+    if len(value) >= 4 and value[:4].isdigit() and int(value[:2]) < 24 and int(value[2:4]) < 60:
         return f"{value[:2]}:{value[2:4]}"
-    return ""
+    return value
 
 
-def format_name(value: str | None) -> str:
+class PersonName(str):
+    """A name in a locale-neutral reading form (sorted, searched, sent as JSON) that keeps its DICOM PN.
+
+    Templates show it per locale from `.dicom` (formatting.person_name); the list index,
+    shared by visitors of every language, only ever holds this neutral form.
+    """
+
+    dicom: str
+
+    def __new__(cls, text: str, dicom: str) -> PersonName:
+        name = super().__new__(cls, text)
+        name.dicom = dicom
+        return name
+
+    def __reduce__(self) -> tuple:
+        return (PersonName, (str(self), self.dicom))
+
+
+def format_name(value: str | None) -> PersonName:
     """DICOM PN `Family^Given^Middle^Prefix^Suffix` → `Family, Given Middle`.
 
     Only the first (alphabetic) component group is shown; ideographic and
     phonetic groups after `=` are kept as a suffix in parentheses.
     """
-    value = (value or "").strip()
+    raw = (value or "").strip()
+    return PersonName(_neutral_name(raw), raw)
+
+
+def _neutral_name(value: str) -> str:
     if not value:
         return ""
     groups = value.split("=")
@@ -126,12 +130,3 @@ def orientation_label(iop: list[float]) -> str:
     if abs(normal[axis]) / length < 0.9:
         return "oblique"
     return ("sagittal", "coronal", "axial")[axis]
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"

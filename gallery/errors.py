@@ -9,11 +9,13 @@ import logging
 import math
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .dicom import human_size
+from .formatting import file_size, number
 from .orthanc import OrthancError, OrthancNotFound, OrthancUnauthorized, OrthancUnavailable
 from .paging import PageOutOfRange
 from .responses import wants_json
@@ -21,24 +23,25 @@ from .responses import wants_json
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "Bad request",
-    401: "Sign-in required",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    410: "No longer available",
-    413: "Upload too large",
-    415: "Cannot be shown",
-    429: "Too many attempts",
-    500: "Something went wrong",
-    502: "Orthanc answered with an error",
-    503: "Orthanc cannot be reached",
+    400: _l("Bad request"),
+    401: _l("Sign-in required"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    410: _l("No longer available"),
+    413: _l("Upload too large"),
+    415: _l("Cannot be shown"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
+    502: _l("Orthanc answered with an error"),
+    503: _l("Orthanc cannot be reached"),
 }
 
 
 def error_response(status: int, message: str) -> Response:
     """The error page (errors/<status>.html, else errors/error.html) or its JSON twin."""
-    title = TITLES.get(status, "Error")
+    title = str(TITLES.get(status) or _("Error"))
+    message = str(message)
     if wants_json():
         response = jsonify({"error": {"status": status, "title": title, "message": message}})
     else:
@@ -54,7 +57,7 @@ def error_response(status: int, message: str) -> Response:
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
-    message = _too_large_message() if status == 413 else error.description or TITLES.get(status, "Error")
+    message = _too_large_message() if status == 413 else _described(error)
     response = error_response(status, message)
     if status == 405 and error.valid_methods:
         response.allow.update(error.valid_methods)
@@ -64,34 +67,63 @@ def _http_error(error: HTTPException) -> Response:
 def _too_large_message() -> str:
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     if limit and (request.content_length or 0) > limit:
-        return f"The upload is larger than the limit of {human_size(limit)}. Send fewer or smaller files at once."
+        return _(
+            "The upload is larger than the limit of %(limit)s. Send fewer or smaller files at once.",
+            limit=file_size(limit),
+        )
     parts = current_app.config.get("MAX_FORM_PARTS")
-    return (
-        f"The upload holds more than {parts:,} files or fields, or a form field is too long. "
-        "Send a ZIP archive instead, or fewer files at once."
+    return _(
+        "The upload holds more than %(parts)s files or fields, or a form field is too long. "
+        "Send a ZIP archive instead, or fewer files at once.",
+        parts=number(parts),
     )
+
+
+def _described(error: HTTPException) -> str:
+    """The view's own message (already translated where it was raised), else the status' title.
+
+    Werkzeug's default descriptions (a 404 for an unknown URL, a 405) are English: the
+    translated title stands in for them.
+    """
+    description = error.description
+    if description is None or description == type(error).description:
+        return str(TITLES.get(error.code or 500) or _("Error"))
+    return str(description)
 
 
 def _orthanc_error(error: OrthancError) -> Response:
     if isinstance(error, OrthancNotFound):
-        return error_response(404, "There is no such patient, study, series, instance or frame in Orthanc.")
+        return error_response(404, _("There is no such patient, study, series, instance or frame in Orthanc."))
     if isinstance(error, OrthancUnavailable):
         log.warning("Orthanc unavailable on %s: %s", error.path, error.message)
-        response = error_response(503, "Orthanc cannot be reached right now. Try again in a moment.")
+        response = error_response(503, _("Orthanc cannot be reached right now. Try again in a moment."))
         if error.retry_after:
             response.retry_after = math.ceil(error.retry_after)
         return response
     if isinstance(error, OrthancUnauthorized):
         log.error("Orthanc refused the gallery's credentials on %s", error.path)
         return error_response(
-            502, "Orthanc refused the gallery's credentials; an administrator must fix the configuration."
+            502, _("Orthanc refused the gallery's credentials; an administrator must fix the configuration.")
         )
     log.warning("Orthanc error %s on %s: %s", error.orthanc_status, error.path, error.message)
-    return error_response(502, f"Orthanc could not complete the request: {error.message}")
+    return error_response(502, _("Orthanc could not complete the request: %(reason)s", reason=error.message))
+
+
+#: Flask-WTF's reasons, which it does not translate itself.
+CSRF_REASONS = {
+    "The CSRF token is missing.": _l("The CSRF token is missing."),
+    "The CSRF session token is missing.": _l("The CSRF session token is missing."),
+    "The CSRF token has expired.": _l("The CSRF token has expired."),
+    "The CSRF token is invalid.": _l("The CSRF token is invalid."),
+    "The CSRF tokens do not match.": _l("The CSRF tokens do not match."),
+}
 
 
 def _csrf_error(error: CSRFError) -> Response:
-    return error_response(400, f"The form could not be accepted: {error.description} Reload the page and try again.")
+    reason = CSRF_REASONS.get(error.description, error.description)
+    return error_response(
+        400, _("The form could not be accepted: %(reason)s Reload the page and try again.", reason=reason)
+    )
 
 
 def _page_error(error: PageOutOfRange) -> Response:
@@ -102,7 +134,7 @@ def _unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
     log.exception("unhandled error", exc_info=error)
-    return error_response(500, "An unexpected error happened. It has been logged; please try again.")
+    return error_response(500, _("An unexpected error happened. It has been logged; please try again."))
 
 
 def register_errorhandlers(app: Flask) -> None:

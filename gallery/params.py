@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask import abort, request
+from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter
 
 MODALITY = re.compile(r"^[A-Z0-9]{1,16}$")
@@ -23,7 +24,7 @@ class OrthancIdConverter(BaseConverter):
 def text_arg(name: str) -> str:
     value = request.args.get(name, "").strip()
     if len(value) > MAX_QUERY:
-        abort(400, f"The search text '{name}' is longer than {MAX_QUERY} characters.")
+        abort(400, _("The search text '%(name)s' is longer than %(limit)s characters.", name=name, limit=MAX_QUERY))
     return value
 
 
@@ -34,10 +35,23 @@ def int_arg(name: str, default: int, minimum: int = 0, maximum: int | None = Non
     try:
         value = int(raw)
     except ValueError:
-        abort(400, f"'{name}' must be a whole number, not '{raw[:40]}'.")
+        abort(400, _("'%(name)s' must be a whole number, not '%(value)s'.", name=name, value=raw[:40]))
     if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"from {minimum}" + (f" to {maximum}" if maximum is not None else "")
-        abort(400, f"'{name}' must be {bounds}; got {value}.")
+        if maximum is None:
+            abort(
+                400,
+                _("'%(name)s' must be %(minimum)s or more; got %(value)s.", name=name, minimum=minimum, value=value),
+            )
+        abort(
+            400,
+            _(
+                "'%(name)s' must be from %(minimum)s to %(maximum)s; got %(value)s.",
+                name=name,
+                minimum=minimum,
+                maximum=maximum,
+                value=value,
+            ),
+        )
     return value
 
 
@@ -49,9 +63,9 @@ def float_arg(name: str) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        abort(400, f"'{name}' must be a number, not '{raw[:40]}'.")
+        abort(400, _("'%(name)s' must be a number, not '%(value)s'.", name=name, value=raw[:40]))
     if not math.isfinite(value):
-        abort(400, f"'{name}' must be a finite number, not '{raw[:40]}'.")
+        abort(400, _("'%(name)s' must be a finite number, not '%(value)s'.", name=name, value=raw[:40]))
     return value
 
 
@@ -61,7 +75,15 @@ def choice_arg(name: str, choices: Sequence[str], default: str) -> str:
     if not raw:
         return default
     if raw not in choices:
-        abort(400, f"'{name}' must be one of {', '.join(choices)}; got '{raw[:40]}'.")
+        abort(
+            400,
+            _(
+                "'%(name)s' must be one of %(choices)s; got '%(value)s'.",
+                name=name,
+                choices=", ".join(choices),
+                value=raw[:40],
+            ),
+        )
     return raw
 
 
@@ -79,11 +101,11 @@ def date_arg(name: str) -> str:
             return date.fromisoformat(raw).isoformat()
     except ValueError:
         pass
-    abort(400, f"'{name}' must be a date written YYYY-MM-DD, not '{raw[:40]}'.")
+    abort(400, _("'%(name)s' must be a date written YYYY-MM-DD, not '%(value)s'.", name=name, value=raw[:40]))
 
 
 def modality_arg() -> str:
     raw = request.args.get("modality", "").strip().upper()
     if raw and not MODALITY.match(raw):
-        abort(400, f"'{raw[:40]}' is not a DICOM modality code (e.g. CT, MR, US).")
+        abort(400, _("'%(value)s' is not a DICOM modality code (e.g. CT, MR, US).", value=raw[:40]))
     return raw

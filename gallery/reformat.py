@@ -13,6 +13,7 @@ import io
 
 import numpy as np
 from flask import current_app
+from flask_babel import gettext as _
 from PIL import Image as PILImage
 from werkzeug.exceptions import Conflict
 
@@ -48,10 +49,10 @@ def plane_pixels(stack: Stack, plane: str, number: int) -> np.ndarray:
         volume = series_volume(stack.series.id, stack.digest)
     except OrthancBadRequest as exc:
         raise Conflict(
-            f"This series cannot be reformatted: Orthanc could not build its volume ({exc.message})."
+            _("This series cannot be reformatted: Orthanc could not build its volume (%(reason)s).", reason=exc.message)
         ) from exc
     if volume.shape != grid.shape:
-        raise Conflict("This series cannot be reformatted: its slices do not all have the same size.")
+        raise Conflict(_("This series cannot be reformatted: its slices do not all have the same size."))
     layout = stack.planes[plane]
     pixels = reformat(volume, layout, number).astype(np.float32)
     width, height = display_size(layout, pixels.shape, current_app.config["VIEWER_MAX_SIZE"])

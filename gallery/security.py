@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -28,6 +29,7 @@ from .extensions import csrf, login_manager
 from .orthanc import OrthancError
 from .responses import wants_json
 from .shares.service import ShareRefused, share_for_request
+from .vocabulary import role_name
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BASIC_CACHE_SECONDS = 300
@@ -100,7 +102,7 @@ def load_user_from_basic_auth(req: Any) -> Principal | None:
     user = authenticate(auth.username, auth.password or "")
     if user is None:
         throttle.record_failure(auth.username)
-        g.auth_error = (401, "Wrong username or password.")
+        g.auth_error = (401, _("Wrong username or password."))
         return None
     if len(verified) >= BASIC_CACHE_SIZE:
         verified.clear()
@@ -116,14 +118,17 @@ def check_access(app: Flask) -> Response | None:
         return None  # no route matched (404/405 follow), or a static file
     permission = permission_of(app.view_functions.get(request.endpoint))
     if permission is None:
-        abort(403, "This address has no access rule, so it is closed.")
+        abort(403, _("This address has no access rule, so it is closed."))
     g.permission = permission
     if permission is Permission.PUBLIC:
         return None
     if current_user.is_authenticated:
         g.actor = current_user.username
         if not current_user.can(permission):
-            abort(403, f"Your role ({current_user.role}) does not allow this. Ask an administrator.")
+            abort(
+                403,
+                _("Your role (%(role)s) does not allow this. Ask an administrator.", role=role_name(current_user.role)),
+            )
         return None
     if "auth_error" in g:
         status, message = g.auth_error
@@ -136,7 +141,7 @@ def check_access(app: Flask) -> Response | None:
         g.share, g.actor = share, f"share:{share.id}"
         return None
     if wants_json() or request.method != "GET":
-        abort(401, "Sign in first: use the sign-in page, or HTTP Basic credentials of a gallery account.")
+        abort(401, _("Sign in first: use the sign-in page, or HTTP Basic credentials of a gallery account."))
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import url_for
+from flask_babel.speaklater import LazyString
 
 from . import models
 from .paging import Page
@@ -68,6 +69,8 @@ EXCLUDE: dict[type, frozenset[str]] = {models.Series: frozenset({"slices"})}
 
 def to_json(value: Any) -> Any:
     """Recursively convert dataclasses, pages and containers to JSON-ready values."""
+    if isinstance(value, LazyString):
+        return str(value)
     if isinstance(value, Page):
         return {
             "items": to_json(value.items),

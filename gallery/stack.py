@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 
 from .dicom import parse_numbers, tag_value
 from .extensions import cache
@@ -58,7 +59,7 @@ def position_text(position: tuple[float, ...] | None) -> str:
 
 
 def frame_text(item: Slice) -> str:
-    return f"frame {item.frame + 1} of {item.frames}" if item.frames > 1 else ""
+    return _l("frame %(frame)s of %(frames)s", frame=item.frame + 1, frames=item.frames) if item.frames > 1 else ""
 
 
 def slices_digest(slices: list[Slice]) -> str:

@@ -6,20 +6,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app, g, url_for
+from flask_babel import lazy_gettext as _l
 
 from .assets import static_url
-from .dicom import MODALITY_NAMES, human_size
 from .paging import Page
 from .security import may_open
+from .vocabulary import TERMS, term
 
 #: Header links, shown when the endpoint exists (and, with accounts, is allowed).
 NAV = (
-    ("browse.patients", "Patients"),
-    ("browse.studies", "Studies"),
-    ("upload.form", "Upload"),
-    ("shares.index", "Shares"),
-    ("admin.users", "Users"),
-    ("admin.audit_log", "Audit log"),
+    ("browse.patients", _l("Patients")),
+    ("browse.studies", _l("Studies")),
+    ("upload.form", _l("Upload")),
+    ("shares.index", _l("Shares")),
+    ("admin.users", _l("Users")),
+    ("admin.audit_log", _l("Audit log")),
 )
 
 
@@ -28,7 +29,7 @@ def has_endpoint(endpoint: str) -> bool:
 
 
 def nav_items() -> list[tuple[str, str]]:
-    return [(e, label) for e, label in NAV if has_endpoint(e) and may_open(url_for(e))]
+    return [(e, str(label)) for e, label in NAV if has_endpoint(e) and may_open(url_for(e))]
 
 
 def page_window(page: Page, radius: int = 2) -> list[int | None]:
@@ -48,9 +49,9 @@ def nonempty(mapping: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(human_size=human_size, nonempty=nonempty)
+    app.jinja_env.filters.update(nonempty=nonempty, term=term)
     app.jinja_env.globals.update(
-        modality_names=MODALITY_NAMES,
+        modality_names=TERMS["modality"],
         static_url=static_url,
         has_endpoint=has_endpoint,
         nav_items=nav_items,

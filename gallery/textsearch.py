@@ -13,6 +13,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
 from .dicom import fold
+from .formatting import name_groups
 
 
 def wildcard_pattern(folded: str) -> str | None:
@@ -37,11 +38,20 @@ def wildcard_matcher(query: str) -> Callable[[str], bool]:
 
 
 def name_variants(name: str) -> tuple[str, ...]:
-    """ "Smith, John" is also found as "Smith^John" (DICOM) and "John Smith"."""
-    if ", " not in name:
-        return (name,)
-    family, given = name.split(", ", 1)
-    return (name, f"{family}^{given}", f"{given} {family}")
+    """ "Smith, John" is also found as "Smith^John" (DICOM) and "John Smith".
+
+    A name that keeps its DICOM PN (`dicom.PersonName`) is also found by each `=` group:
+    "홍길동", "홍 길동", "길동 홍", "Hong^Gildong" and "Gildong Hong" for `Hong^Gildong=洪^吉洞=홍^길동`.
+    """
+    variants = [name]
+    if ", " in name:
+        family, given = name.split(", ", 1)
+        variants += [f"{family}^{given}", f"{given} {family}"]
+    for group in name_groups(getattr(name, "dicom", "")):
+        if group.family and group.given:
+            f, g = group.family, group.given
+            variants += [f"{f}^{g}", f"{f} {g}", f"{g} {f}", f"{f}{g}"]
+    return tuple(variants)
 
 
 class KeyIndex:

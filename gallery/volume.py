@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 
 from .dicom import orientation_label
 
@@ -188,22 +190,36 @@ def describe(
     spacing = _spacing(known, normal) if normal and len(known) == count else _Spacing([], False)
 
     checks = [
-        (not pixels, "the series has no pixel data"),
-        (colour, "colour images are not reformatted"),
-        (count < min_slices, f"only {count} slice{'s' if count != 1 else ''}; at least {min_slices} are needed"),
-        (not known, "the slices carry no position (ImagePositionPatient)"),
-        (len(known) < count, "some slices carry no position (ImagePositionPatient)"),
-        (not normal or len(known_orientations) < count, "the slices carry no orientation (ImageOrientationPatient)"),
-        (not _same_orientation(known_orientations or [()]), "the slices have different orientations"),
-        (not pixel, "the slices carry no pixel spacing, so their proportions are unknown"),
-        (not rows or not columns, "the image size is unknown"),
-        (bool(spacing.range and spacing.range[0] <= GAP_TOLERANCE_MM), "several slices share one position"),
-        (spacing.uneven, f"uneven spacing: {_gap_text(*spacing.range)}" if spacing.range else ""),
-        (spacing.sheared, "the slices are shifted sideways (gantry tilt), which needs resampling"),
+        (not pixels, _l("the series has no pixel data")),
+        (colour, _l("colour images are not reformatted")),
+        (
+            count < min_slices,
+            _ln(
+                "only %(num)s slice; at least %(needed)s are needed",
+                "only %(num)s slices; at least %(needed)s are needed",
+                count,
+                needed=min_slices,
+            ),
+        ),
+        (not known, _l("the slices carry no position (ImagePositionPatient)")),
+        (len(known) < count, _l("some slices carry no position (ImagePositionPatient)")),
+        (
+            not normal or len(known_orientations) < count,
+            _l("the slices carry no orientation (ImageOrientationPatient)"),
+        ),
+        (not _same_orientation(known_orientations or [()]), _l("the slices have different orientations")),
+        (not pixel, _l("the slices carry no pixel spacing, so their proportions are unknown")),
+        (not rows or not columns, _l("the image size is unknown")),
+        (bool(spacing.range and spacing.range[0] <= GAP_TOLERANCE_MM), _l("several slices share one position")),
+        (spacing.uneven, _l("uneven spacing: %(gaps)s", gaps=_gap_text(*spacing.range)) if spacing.range else ""),
+        (spacing.sheared, _l("the slices are shifted sideways (gantry tilt), which needs resampling")),
         (
             (columns or 0) * (rows or 0) * count > max_voxels,
-            f"too large to reformat here ({(columns or 0) * (rows or 0) * count / 1e6:.0f} million voxels, "
-            f"limit {max_voxels / 1e6:.0f})",
+            _l(
+                "too large to reformat here (%(voxels)s million voxels, limit %(limit)s)",
+                voxels=f"{(columns or 0) * (rows or 0) * count / 1e6:.0f}",
+                limit=f"{max_voxels / 1e6:.0f}",
+            ),
         ),
     ]
     refusal = next((reason for failed, reason in checks if failed), "")

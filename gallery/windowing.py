@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from flask_babel import lazy_gettext as _l
 
 from .dicom import parse_numbers, tag_value
 
@@ -35,19 +36,19 @@ class Preset:
 
 #: Standard CT windows in Hounsfield units (level, width), as taught on Radiopaedia's "Windowing (CT)".
 CT_PRESETS = (
-    Preset("brain", "Brain", Window(40, 80)),
-    Preset("subdural", "Subdural", Window(75, 215)),
-    Preset("stroke", "Stroke", Window(40, 40)),
-    Preset("bone", "Bone", Window(400, 1800)),
-    Preset("lung", "Lung", Window(-600, 1500)),
-    Preset("abdomen", "Abdomen", Window(50, 400)),
-    Preset("liver", "Liver", Window(30, 150)),
-    Preset("mediastinum", "Mediastinum", Window(50, 350)),
+    Preset("brain", _l("Brain"), Window(40, 80)),
+    Preset("subdural", _l("Subdural"), Window(75, 215)),
+    Preset("stroke", _l("Stroke"), Window(40, 40)),
+    Preset("bone", _l("Bone"), Window(400, 1800)),
+    Preset("lung", _l("Lung"), Window(-600, 1500)),
+    Preset("abdomen", _l("Abdomen"), Window(50, 400)),
+    Preset("liver", _l("Liver"), Window(30, 150)),
+    Preset("mediastinum", _l("Mediastinum"), Window(50, 350)),
 )
-FILE = Preset("file", "From the file")
+FILE = Preset("file", _l("From the file"))
 DATA_PRESETS = (
-    Preset("auto", "Auto (0.5–99.5 % of the data)"),
-    Preset("full", "Full range of the data"),
+    Preset("auto", _l("Auto (0.5–99.5 percentile of the data)")),
+    Preset("full", _l("Full range of the data")),
 )
 
 

@@ -17,6 +17,9 @@ from gallery.orthanc import OrthancClient, OrthancError
 from gallery.synthetic import PatientInfo, StudyInfo, mr_volume, small_study
 
 KOREAN = PatientInfo("홍^길동", "KR-0001", "19850101", "M")
+# All three PN groups, as Korean hospitals write them: alphabetic = ideographic (Hanja) = phonetic (Hangul).
+KOREAN_GROUPS = PatientInfo("Hong^Gildong=洪^吉洞=홍^길동", "KR-0002", "19900305", "F")
+ODD_DATES = PatientInfo("Odd^Dates", "ODD-0001", "abcd", "F")  # a birth date that is not a date
 ACCENTED = PatientInfo("García^José", "ES-0001", "19790905", "M")
 HTML_NAME = PatientInfo('<script>alert("x")</script>^<b>Bold</b>', "XSS-0001", "20000101", "F")
 VOLUME_PATIENT = PatientInfo("Volume^Test", "VOL-0001", "19700101", "O")
@@ -40,6 +43,8 @@ class Stored:
 class Archive:
     volume: list[Stored] = field(default_factory=list)  # in slice order (instance number 1..N)
     korean: Stored | None = None
+    korean_groups: Stored | None = None
+    odd_dates: Stored | None = None  # study date "2024130", time "2599": shown as they are
     accented: Stored | None = None
     html: Stored | None = None
     multiframe: Stored | None = None  # a 10-frame MR from pydicom
@@ -84,6 +89,11 @@ def load_archive(client: OrthancClient) -> Archive:
     archive.volume = [by_index[i] for i in range(len(slices))]
 
     archive.korean = store(client, next(small_study(named_study(KOREAN, "Chest CT", "20230115"))), archive)
+    archive.korean_groups = store(
+        client, next(small_study(named_study(KOREAN_GROUPS, "Brain MR", "20240305"))), archive
+    )
+    odd = StudyInfo(ODD_DATES, "odd dates", "2024130", "2599", "Odd dates", "ACC-ODD-0001")
+    archive.odd_dates = store(client, next(small_study(odd)), archive)
     archive.accented = store(client, next(small_study(named_study(ACCENTED, "Abdomen CT", "20220610"))), archive)
     archive.html = store(client, next(small_study(named_study(HTML_NAME, "<i>Italic</i> study", "20210101"))), archive)
     two_series_study = named_study(TWO_SERIES_PATIENT, "Two series", "20180505")

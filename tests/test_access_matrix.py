@@ -35,6 +35,7 @@ def matrix_app(app, archive: Archive):
             "level": "studies",
             "uid": "1.2.3",
             "filename": "css/gallery.css",
+            "code": "ko",
         }
     app.config["MATRIX_VALUES"] = values
     return app

@@ -131,7 +131,7 @@ def test_patient_page(client, archive: Archive):
     assert study["instance_count"] == VOLUME_SLICES and study["modalities"] == ["MR"]
     assert study["thumbnail_url"].startswith("/instances/")
     html = client.get(f"/patients/{archive.volume[0].patient}").get_data(as_text=True)
-    assert "<title>Volume, Test · Orthanc Gallery</title>" in html
+    assert "<title>Test Volume · Orthanc Gallery</title>" in html  # English: given name first
     assert 'aria-label="Breadcrumb"' in html
 
 

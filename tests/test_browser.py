@@ -28,9 +28,9 @@ def walk_down(page, base: str, archive: Archive) -> None:
     page.fill("#home-q", "volume")
     page.press("#home-q", "Enter")
     page.wait_for_url("**/patients?q=volume")
-    page.click("text=Volume, Test")
+    page.click("text=Test Volume")
     page.wait_for_url(f"**/patients/{archive.volume[0].patient}")
-    assert page.title().startswith("Volume, Test")
+    assert page.title().startswith("Test Volume")
     assert_images_loaded(page)
     page.click(".card__link >> text=Volume study")
     page.wait_for_url(f"**/studies/{archive.volume[0].study}")
@@ -43,7 +43,7 @@ def walk_down(page, base: str, archive: Archive) -> None:
     assert_images_loaded(page)
     assert page.locator("#preview").evaluate("img => img.naturalWidth") == 64
     crumbs = page.locator(".breadcrumbs li").all_inner_texts()
-    assert crumbs[:3] == ["Home", "Patients", "Volume, Test"]
+    assert crumbs[:3] == ["Home", "Patients", "Test Volume"]
 
 
 def test_click_from_home_to_an_instance(live_server, page, archive: Archive):

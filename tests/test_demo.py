@@ -37,7 +37,7 @@ def test_every_demo_image_renders_without_bringing_orthanc_down(demo_orthanc):
         assert server.running, f"Orthanc died rendering {instance}"
     assert set(statuses) == {200}  # images, or the placeholder for what Orthanc cannot render
     html = browser.get("/").get_data(as_text=True)
-    assert "Volunteer, Brain" in html and "Müller, Jürgen" in html
+    assert "Brain Volunteer" in html and "Jürgen Müller" in html  # English: given name first
 
 
 def test_every_demo_page_answers_without_a_server_error(demo_orthanc):

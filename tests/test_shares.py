@@ -138,7 +138,7 @@ def test_expired_links_are_refused(app, uploader, archive: Archive):
     assert visitor.get(f"/studies/{archive.volume[0].study}").status_code == 200
     now[0] += timedelta(minutes=61)
     refused = visitor.get(f"/studies/{archive.volume[0].study}")
-    assert refused.status_code == 410 and "expired on 2030-01-01 13:00 UTC" in refused.get_data(as_text=True)
+    assert refused.status_code == 410 and "expired on Jan 1, 2030 1:00\u202fPM UTC" in refused.get_data(as_text=True)
     landing = app.test_client().get(path_of(link))
     assert landing.status_code == 410 and "Volume" not in landing.get_data(as_text=True)
 

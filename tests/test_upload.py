@@ -280,7 +280,7 @@ def test_new_patients_and_studies_show_at_once_on_the_lists_and_pages(fresh_orth
     first = report_of(client, [("1.dcm", study_files("Listed", instances=1, description="First visit")[0])])
     patient_url = first["items"][0]["patient_url"]
     assert "First visit" in client.get(patient_url).get_data(as_text=True)  # now cached for an hour
-    assert "Listed, Upload" in client.get("/patients").get_data(as_text=True)
+    assert "Upload Listed" in client.get("/patients").get_data(as_text=True)  # English: given name first
 
     patient = PatientInfo("Listed^Upload", "UP-Listed")
     later = next(small_study(StudyInfo(patient, "second", "20260101", "", "Second visit"), size=32))
@@ -290,7 +290,7 @@ def test_new_patients_and_studies_show_at_once_on_the_lists_and_pages(fresh_orth
     assert {s["description"] for s in studies} == {"First visit", "Second visit"}
 
     report_of(client, [("3.dcm", study_files("Newcomer", instances=1)[0])])
-    assert "Newcomer, Upload" in client.get("/patients").get_data(as_text=True)
+    assert "Upload Newcomer" in client.get("/patients").get_data(as_text=True)
 
 
 def test_plain_form_post_answers_with_the_report_page(upload_client):
@@ -390,7 +390,7 @@ def test_orthanc_stopped_during_an_upload_is_reported_file_by_file(fresh_orthanc
         "/upload",
         data={"csrf_token": token, "files": [(io.BytesIO(images[-1]), "late.dcm")]},
     ).get_data(as_text=True)
-    assert "Orthanc could not be reached during this upload" in html and ingest.NOTHING_STORED in html
+    assert "Orthanc could not be reached during this upload" in html and str(ingest.NOTHING_STORED) in html
 
     fresh_orthanc.start()
     orthanc = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)

@@ -118,7 +118,7 @@ def test_upload_with_progress_counts_and_report_then_open_the_study(upload_serve
     assert_images_loaded(page)
     assert page.locator(".grid .card").count() == 2  # its two series, with thumbnails
     page.goto(upload_server.url + "/patients")
-    assert page.locator(".card__title", has_text="Progress, Browser").count() == 1
+    assert page.locator(".card__title", has_text="Browser Progress").count() == 1
 
 
 def test_dropping_a_folder_uploads_everything_in_it(upload_server, page, tmp_path):

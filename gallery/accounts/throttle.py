@@ -12,6 +12,7 @@ import math
 import time
 
 from flask import Flask, current_app, request
+from flask_babel import ngettext
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -55,7 +56,8 @@ def record_failure(account: str) -> None:
 
 def wait_message(seconds: int) -> str:
     minutes = max(1, math.ceil(seconds / 60))
-    return (
-        f"Too many failed sign-in attempts for this account or from this address. "
-        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    return ngettext(
+        "Too many failed sign-in attempts for this account or from this address. Try again in %(num)s minute.",
+        "Too many failed sign-in attempts for this account or from this address. Try again in %(num)s minutes.",
+        minutes,
     )

@@ -7,6 +7,7 @@ import secrets
 import time
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -75,22 +76,24 @@ def authenticate(username: str, password: str) -> User | None:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(_("Passwords need at least %(num)s characters.", num=MIN_PASSWORD_LENGTH))
 
 
 def _role(value: str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise AccountError(f"Unknown role '{value}': use {', '.join(r.value for r in Role)}.") from None
+        raise AccountError(
+            _("Unknown role '%(role)s': use %(roles)s.", role=value, roles=", ".join(r.value for r in Role))
+        ) from None
 
 
 def create_user(username: str, password: str, role: str) -> User:
     username = username.strip().lower()
     if not USERNAME.fullmatch(username):
-        raise AccountError("Usernames are 1–64 letters, digits, and . _ @ -")
+        raise AccountError(_("Usernames are 1–64 letters, digits, and . _ @ -"))
     if find_user(username):
-        raise AccountError(f"The user '{username}' already exists.")
+        raise AccountError(_("The user '%(user)s' already exists.", user=username))
     _check_password(password)
     user = User(username=username, password_hash=generate_password_hash(password), role=_role(role).value)
     db.session.add(user)
@@ -105,7 +108,7 @@ def admin_count() -> int:
 def set_role(user: User, role: str) -> None:
     new = _role(role)
     if user.role == Role.ADMIN.value and new is not Role.ADMIN and admin_count() <= 1:
-        raise AccountError("The last admin cannot lose the admin role.")
+        raise AccountError(_("The last admin cannot lose the admin role."))
     user.role = new.value
     user.session_version += 1
     _changed(user)
@@ -120,7 +123,7 @@ def set_password(user: User, password: str) -> None:
 
 def remove_user(user: User) -> None:
     if user.role == Role.ADMIN.value and admin_count() <= 1:
-        raise AccountError("The last admin cannot be removed.")
+        raise AccountError(_("The last admin cannot be removed."))
     db.session.delete(user)
     _changed(user)
 

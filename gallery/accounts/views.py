@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..access import Permission, requires
@@ -37,7 +38,7 @@ def login() -> Response | tuple[str, int]:
         elif user is None:
             throttle.record_failure(username)
             record("login_failed", detail=f"username {username[:64]}", actor="anonymous")
-            status, error = 401, "Wrong username or password."
+            status, error = 401, _("Wrong username or password.")
         else:
             session.clear()  # no session fixation: a fresh session for the signed-in user
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without activity
@@ -57,5 +58,5 @@ def logout() -> Response:
         record("logout", actor=current_user.username)
     logout_user()
     session.clear()
-    flash("You are signed out.", "success")
+    flash(_("You are signed out."), "success")
     return redirect(url_for("accounts.login"))

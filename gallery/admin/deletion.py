@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ..extensions import catalog, orthanc
+from ..formatting import dicom_date, person_name
 from ..hierarchy import forget, load_patient, load_series, load_study
 
 PLURAL = {"patient": "patients", "study": "studies", "series": "series"}
@@ -24,8 +27,16 @@ class DeleteTarget:
     series: list[str] = field(default_factory=list)
 
 
-def _count(n: int, singular: str, plural: str) -> str:
-    return f"{n} {singular if n == 1 else plural}"
+def _studies(n: int) -> str:
+    return ngettext("%(num)s study", "%(num)s studies", n)
+
+
+def _series(n: int) -> str:
+    return ngettext("%(num)s series", "%(num)s series", n)
+
+
+def _images(n: int) -> str:
+    return ngettext("%(num)s image", "%(num)s images", n)
 
 
 def describe(level: str, resource_id: str) -> DeleteTarget:
@@ -36,23 +47,25 @@ def describe(level: str, resource_id: str) -> DeleteTarget:
         series = sum(s.series_count for s in patient.studies)
         counts = ", ".join(
             (
-                _count(len(patient.studies), "study", "studies"),
-                _count(series, "series", "series"),
-                _count(images, "image", "images"),
+                _studies(len(patient.studies)),
+                _series(series),
+                _images(images),
             )
         )
         return DeleteTarget(
             level,
             resource_id,
-            patient.ref.name or patient.ref.patient_id,
+            person_name(patient.ref.name) or patient.ref.patient_id,
             counts,
             resource_id,
             studies=[s.id for s in patient.studies],
         )
     if level == "study":
         study = load_study(resource_id)
-        counts = f"{_count(len(study.series), 'series', 'series')}, {_count(study.instance_count, 'image', 'images')}"
-        title = " · ".join(p for p in (study.patient.name, study.description or "study", study.date) if p)
+        counts = f"{_series(len(study.series))}, {_images(study.instance_count)}"
+        title = " · ".join(
+            p for p in (person_name(study.patient.name), study.description or _("study"), dicom_date(study.date)) if p
+        )
         return DeleteTarget(
             level,
             resource_id,
@@ -63,12 +76,14 @@ def describe(level: str, resource_id: str) -> DeleteTarget:
             series=[s.id for s in study.series],
         )
     series = load_series(resource_id)
-    title = " · ".join(p for p in (series.patient.name, series.description or series.modality or "series") if p)
+    title = " · ".join(
+        p for p in (person_name(series.patient.name), series.description or series.modality or _("series")) if p
+    )
     return DeleteTarget(
         level,
         resource_id,
         title,
-        _count(series.instance_count, "image", "images"),
+        _images(series.instance_count),
         series.patient.id,
         studies=[series.study.id],
         series=[resource_id],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import Permission, requires
@@ -21,6 +22,7 @@ from ..audit import events, record
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..params import page_arg, text_arg
+from ..vocabulary import role_name
 from .deletion import delete_resource, describe
 
 bp = Blueprint("admin", __name__, url_prefix="")
@@ -29,7 +31,7 @@ bp = Blueprint("admin", __name__, url_prefix="")
 def _user_or_404(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        abort(404, "There is no such user.")
+        abort(404, _("There is no such user."))
     return user
 
 
@@ -47,8 +49,16 @@ def users() -> Response | tuple[str, int]:
             status = 400
         else:
             record("user_add", detail=f"{user.username} as {user.role}")
-            shown = "" if form.password.data else f" Their password is {password} — it is shown only now."
-            flash(f"Created {user.username} ({user.role}).{shown}", "success")
+            if form.password.data:
+                flash(_("Created %(user)s (%(role)s).", user=user.username, role=role_name(user.role)), "success")
+            else:
+                message = _(
+                    "Created %(user)s (%(role)s). Their password is %(password)s — it is shown only now.",
+                    user=user.username,
+                    role=role_name(user.role),
+                    password=password,
+                )
+                flash(message, "success")
             return redirect(url_for("admin.users"))
     elif request.method == "POST":
         status = 400
@@ -78,9 +88,13 @@ def _apply(user: User, action, *args, message: str, audit: str) -> Response:
 def change_role(user_id: int) -> Response:
     user, form = _user_or_404(user_id), RoleForm()
     if not form.validate_on_submit():
-        abort(400, "Choose one of the roles offered.")
+        abort(400, _("Choose one of the roles offered."))
     return _apply(
-        user, set_role, form.role.data, message=f"{user.username} is now {form.role.data}.", audit="user_role"
+        user,
+        set_role,
+        form.role.data,
+        message=_("%(user)s is now %(role)s.", user=user.username, role=role_name(form.role.data)),
+        audit="user_role",
     )
 
 
@@ -89,12 +103,15 @@ def change_role(user_id: int) -> Response:
 def reset_password(user_id: int) -> Response:
     user, form = _user_or_404(user_id), PasswordForm()
     if not form.validate_on_submit():
-        abort(400, "The new password was not accepted.")
+        abort(400, _("The new password was not accepted."))
     password = form.password.data or generate_password()
-    shown = "" if form.password.data else f" It is {password} — shown only now."
-    return _apply(
-        user, set_password, password, message=f"New password set for {user.username}.{shown}", audit="user_password"
-    )
+    if form.password.data:
+        message = _("New password set for %(user)s.", user=user.username)
+    else:
+        message = _(
+            "New password set for %(user)s. It is %(password)s — shown only now.", user=user.username, password=password
+        )
+    return _apply(user, set_password, password, message=message, audit="user_password")
 
 
 @bp.post("/admin/users/<int:user_id>/delete")
@@ -102,9 +119,9 @@ def reset_password(user_id: int) -> Response:
 def remove(user_id: int) -> Response:
     user = _user_or_404(user_id)
     if user.id == current_user.id:
-        flash("You cannot remove your own account.", "error")
+        flash(_("You cannot remove your own account."), "error")
         return redirect(url_for("admin.users"))
-    return _apply(user, remove_user, message=f"Removed {user.username}.", audit="user_remove")
+    return _apply(user, remove_user, message=_("Removed %(user)s.", user=user.username), audit="user_remove")
 
 
 @bp.get("/admin/audit")
@@ -121,7 +138,7 @@ def _delete(level: str, resource_id: str) -> Response | str:
     if form.validate_on_submit():
         parent_url = delete_resource(target)
         record("delete", level, resource_id, detail=f"{target.counts}")
-        flash(f"Deleted the {level} {target.title}.", "success")
+        flash(_("Deleted: %(what)s.", what=target.title), "success")
         return redirect(parent_url)
     return render_template("admin/delete.html", target=target, form=form)
 

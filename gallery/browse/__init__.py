@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, abort, current_app, redirect, url_for
+from flask_babel import gettext as _
 
 from ..access import Permission, requires
 from ..downloads import orthanc_download
@@ -13,6 +14,7 @@ from ..hierarchy import cached_json, load_instance, load_patient, load_series, l
 from ..paging import paginate
 from ..params import date_arg, int_arg, modality_arg, page_arg, text_arg
 from ..responses import respond
+from ..vocabulary import term
 
 bp = Blueprint("browse", __name__)
 
@@ -49,7 +51,7 @@ def studies() -> Response:
         "to": date_arg("to"),
     }
     if filters["from"] and filters["to"] and filters["from"] > filters["to"]:
-        abort(400, "The 'from' date is after the 'to' date.")
+        abort(400, _("The 'from' date is after the 'to' date."))
     index = catalog()
     rows = index.studies(filters["q"], filters["modality"], filters["from"], filters["to"])
     page = paginate(rows, page_arg(), current_app.config["PAGE_SIZE"])
@@ -103,10 +105,10 @@ def by_uid(level: str, uid: str) -> Response:
     """Permalinks by DICOM UID: they work on any Orthanc holding the same data."""
     orthanc_type, endpoint, arg = UID_LEVELS[level]
     if len(uid) > 64 or not DICOM_UID.fullmatch(uid):
-        abort(404, f"'{uid[:70]}' is not a DICOM UID (digits and dots, at most 64 characters).")
+        abort(404, _("'%(uid)s' is not a DICOM UID (digits and dots, at most 64 characters).", uid=uid[:70]))
     matches = [m for m in orthanc().lookup(uid) if m.get("Type") == orthanc_type]
     if not matches:
-        abort(404, f"No {endpoint} with this UID is stored in Orthanc.")
+        abort(404, _("No %(level)s with this UID is stored in Orthanc.", level=term(endpoint, "level")))
     return redirect(url_for(f"browse.{endpoint}", **{arg: matches[0]["ID"]}))
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import g, session
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -22,6 +23,7 @@ from ..access import Permission, resource_of
 from ..accounts.models import Role, ShareLink, User
 from ..clock import utcnow
 from ..extensions import db
+from ..formatting import moment
 from ..hierarchy import parent_series, parent_study
 
 SESSION_KEY = "share_grants"
@@ -78,11 +80,11 @@ def find_share(token: str) -> ShareLink | None:
 def refusal(share: ShareLink | None) -> ShareRefused | None:
     """Why a link cannot be used (tampered, revoked, expired), or None if it is live."""
     if share is None:
-        return ShareRefused(403, "This share link is not valid. Check that it was copied completely.")
+        return ShareRefused(403, _("This share link is not valid. Check that it was copied completely."))
     if share.revoked_at is not None:
-        return ShareRefused(410, "This share link was revoked by the person who shared it.")
+        return ShareRefused(410, _("This share link was revoked by the person who shared it."))
     if share.expires_at <= utcnow():
-        return ShareRefused(410, f"This share link expired on {share.expires_at:%Y-%m-%d %H:%M} UTC.")
+        return ShareRefused(410, _("This share link expired on %(when)s UTC.", when=moment(share.expires_at)))
     return None
 
 
@@ -151,13 +153,13 @@ def share_for_request(permission: Permission, view_args: dict[str, Any]) -> Shar
     live = [s for s in shares if refusal(s) is None]
     if not live:
         session.pop(SESSION_KEY, None)
-        raise refusal(shares[0]) if shares else ShareRefused(403, "This share link is no longer valid.")
+        raise refusal(shares[0]) if shares else ShareRefused(403, _("This share link is no longer valid."))
     resource = resource_of(view_args)
     if permission not in (Permission.VIEW, Permission.DOWNLOAD) or resource is None:
         raise ShareRefused(403, "A share link opens only the study or series that was shared.")
     for share in live:
         if covers(share, *resource):
             if permission is Permission.DOWNLOAD and not share.allow_download:
-                raise ShareRefused(403, "Downloads are not allowed through this share link.")
+                raise ShareRefused(403, _("Downloads are not allowed through this share link."))
             return share
     raise ShareRefused(403, "A share link opens only the study or series that was shared.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import Permission, requires
@@ -22,13 +23,17 @@ bp = Blueprint("shares", __name__)
 
 
 def _target(level: str, resource_id: str) -> tuple[str, str]:
-    """(label for lists, page URL) of the shared resource."""
+    """(label for lists, page URL) of the shared resource.
+
+    The label is stored with the link: the name stays in its neutral form ("Family, Given") and the
+    date in ISO form, so it reads the same in every language; only a missing description is worded.
+    """
     if level == "study":
         study = load_study(resource_id)
-        label = " · ".join(p for p in (study.patient.name, study.description or "Study", study.date) if p)
+        label = " · ".join(p for p in (study.patient.name, study.description or _("Study"), study.date) if p)
         return label, url_for("browse.study", study_id=resource_id)
     series = load_series(resource_id)
-    label = " · ".join(p for p in (series.patient.name, series.description or "Series", series.study.date) if p)
+    label = " · ".join(p for p in (series.patient.name, series.description or _("Series"), series.study.date) if p)
     return label, url_for("browse.series", series_id=resource_id)
 
 
@@ -84,7 +89,7 @@ def landing(token: str) -> Response | tuple[str, int]:
             status, error = 429, throttle.wait_message(wait)
         elif not password_ok(share, form.password.data or ""):
             throttle.record_failure(key)
-            status, error = 403, "That password is not right."
+            status, error = 403, _("That password is not right.")
         else:
             open_share(share)
             record("share_open", share.level, share.resource_id, detail=f"link {share.id}", actor=f"share:{share.id}")
@@ -112,9 +117,9 @@ def index() -> str:
 def revoke_share(share_id: str) -> Response:
     share = db.session.get(ShareLink, share_id)
     if share is None:
-        abort(404, "There is no such share link.")
+        abort(404, _("There is no such share link."))
     if not may_manage(current_user, share):
-        abort(403, "Only an admin or the person who created a link can revoke it.")
+        abort(403, _("Only an admin or the person who created a link can revoke it."))
     revoke(share)
     record("revoke", share.level, share.resource_id, detail=f"link {share.id}")
     return redirect(safe_next(request.form.get("next")) if request.form.get("next") else url_for("shares.index"))

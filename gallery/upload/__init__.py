@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
+from flask_babel import lazy_gettext as _l
 
 from ..access import Permission, requires
 from ..audit import record
@@ -10,11 +11,12 @@ from ..extensions import orthanc
 from ..responses import respond, wants_json
 from .forms import UploadForm
 from .ingest import store_all
+from .messages import script_messages
 from .report import make_report
 
 bp = Blueprint("upload", __name__)
 
-NOTHING_CHOSEN = "Choose at least one file, folder or ZIP archive to upload."
+NOTHING_CHOSEN = _l("Choose at least one file, folder or ZIP archive to upload.")
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -23,13 +25,19 @@ def form() -> Response:
     """GET: the form. POST (the form, the page's script, or curl): store the files, answer with the report."""
     upload_form = UploadForm()
     limit = current_app.config["MAX_CONTENT_LENGTH"]
+
+    def form_page(status: int = 200, **extra: object) -> Response:
+        return respond(
+            "upload/form.html", status, max_bytes=limit, _form=upload_form, _messages=script_messages(), **extra
+        )
+
     if request.method == "GET":
-        return respond("upload/form.html", max_bytes=limit, fields=["files", "folder"], _form=upload_form)
+        return form_page(fields=["files", "folder"])
     uploads = upload_form.uploads()
     if not uploads:
         if wants_json():
             abort(400, NOTHING_CHOSEN)
-        return respond("upload/form.html", 400, max_bytes=limit, error=NOTHING_CHOSEN, _form=upload_form)
+        return form_page(400, error=NOTHING_CHOSEN)
     items, interrupted = store_all(uploads, orthanc(), current_app.config["UPLOAD_WORKERS"])
     report = make_report(len(uploads), items, interrupted)
     counts = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome, n in report.counts.items() if n)

@@ -21,6 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import BinaryIO
 
+from flask_babel import lazy_gettext as _l
+
 from ..models import Outcome, UploadItem
 from ..orthanc import (
     OrthancBadRequest,
@@ -37,19 +39,19 @@ log = logging.getLogger(__name__)
 #: Files larger than this are streamed to Orthanc from disk instead of being read whole.
 STREAM_ABOVE = 8 * 1024 * 1024
 
-EMPTY = "empty file (0 bytes)"
-NOT_DICOM = "not a DICOM file"
-DAMAGED_DICOM = "damaged or incomplete DICOM file: Orthanc cannot read it"
-MISSING_UIDS = "missing required UIDs (a DICOM file needs its Study, Series and SOP Instance UIDs)"
-DAMAGED_ENTRY = "damaged inside the ZIP (its checksum or header is wrong); nothing was stored from it"
-UNSUPPORTED_COMPRESSION = "compressed with a method the gallery cannot unpack; nothing was stored from it"
-NOTHING_STORED = "Orthanc unavailable — nothing was stored from this file, try again"
-MAYBE_STORED = (
+EMPTY = _l("empty file (0 bytes)")
+NOT_DICOM = _l("not a DICOM file")
+DAMAGED_DICOM = _l("damaged or incomplete DICOM file: Orthanc cannot read it")
+MISSING_UIDS = _l("missing required UIDs (a DICOM file needs its Study, Series and SOP Instance UIDs)")
+DAMAGED_ENTRY = _l("damaged inside the ZIP (its checksum or header is wrong); nothing was stored from it")
+UNSUPPORTED_COMPRESSION = _l("compressed with a method the gallery cannot unpack; nothing was stored from it")
+NOTHING_STORED = _l("Orthanc unavailable — nothing was stored from this file, try again")
+MAYBE_STORED = _l(
     "Orthanc stopped answering while this file was being sent — it may not have been stored, "
     "try again (a file already stored is then reported as such)"
 )
-UNEXPECTED = "not stored: the gallery could not process this file (the error was logged)"
-CREDENTIALS = "Orthanc refused the gallery's credentials — nothing was stored; an administrator must fix this"
+UNEXPECTED = _l("not stored: the gallery could not process this file (the error was logged)")
+CREDENTIALS = _l("Orthanc refused the gallery's credentials — nothing was stored; an administrator must fix this")
 
 
 class SizedStream:
@@ -129,7 +131,7 @@ def failure_reason(error: Exception, entry: Entry, stop: Stop) -> str:
         if isinstance(error, kinds):
             return reason
     if isinstance(error, OrthancError):
-        return f"Orthanc could not store it: {error.message}"
+        return _l("Orthanc could not store it: %(reason)s", reason=error.message)
     log.exception("upload: unexpected error on file %d", entry.upload.index, exc_info=error)
     return UNEXPECTED
 

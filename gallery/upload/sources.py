@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+from flask_babel import lazy_gettext as _l
+
 from ..models import Outcome, UploadItem
 
 #: Bytes read to recognise a file: the 128-byte preamble and the "DICM" magic.
@@ -23,14 +25,14 @@ HEAD_SIZE = 132
 
 SYSTEM_FILES = {
     ".ds_store": "macOS folder metadata (.DS_Store)",
-    "thumbs.db": "Windows thumbnail cache (Thumbs.db)",
-    "desktop.ini": "Windows folder settings (desktop.ini)",
+    "thumbs.db": _l("Windows thumbnail cache (Thumbs.db)"),
+    "desktop.ini": _l("Windows folder settings (desktop.ini)"),
 }
-DICOMDIR_REASON = "DICOMDIR index file (the images it lists are uploaded as files of their own)"
-NESTED_ZIP_REASON = "a ZIP inside a ZIP: unpack it and upload what it holds"
-UNREADABLE_ZIP_REASON = "not a readable ZIP archive (it may be damaged or incomplete); nothing in it was stored"
-EMPTY_ZIP_REASON = "empty ZIP archive (no files inside)"
-ENCRYPTED_REASON = "encrypted (password-protected) ZIP entry: the gallery cannot unpack it"
+DICOMDIR_REASON = _l("DICOMDIR index file (the images it lists are uploaded as files of their own)")
+NESTED_ZIP_REASON = _l("a ZIP inside a ZIP: unpack it and upload what it holds")
+UNREADABLE_ZIP_REASON = _l("not a readable ZIP archive (it may be damaged or incomplete); nothing in it was stored")
+EMPTY_ZIP_REASON = _l("empty ZIP archive (no files inside)")
+ENCRYPTED_REASON = _l("encrypted (password-protected) ZIP entry: the gallery cannot unpack it")
 
 
 @dataclass(frozen=True)

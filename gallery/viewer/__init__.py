@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort
+from flask_babel import gettext as _
 
 from ..access import Permission, requires
 from ..downloads import orthanc_download, safe_filename, zip_response
@@ -34,7 +35,7 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/svg+xml": "svg"}
 def viewable_stack(series_id: str) -> Stack:
     stack = load_stack(series_id)
     if not stack.series.renderable or not stack.count:
-        abort(404, "This series holds no images that can be shown (it may be a report or other non-image object).")
+        abort(404, _("This series holds no images that can be shown (it may be a report or other non-image object)."))
     return stack
 
 
@@ -63,7 +64,7 @@ def mosaic(series_id: str) -> Response:
     """A contact sheet: `cols` × `rows` evenly spread slices (1–12 each, default 6×6), tiles of `size` px."""
     slices = series_slices(series_id)
     if not slices:
-        abort(404, "This series has no images.")
+        abort(404, _("This series has no images."))
     sheet = plan(
         series_id,
         slices_digest(slices),
@@ -106,7 +107,7 @@ def study_export(study_id: str) -> Response:
     fmt = choice_arg("format", FORMATS, "png")
     series_ids = [card.id for card in study.series if card.renderable]
     if not series_ids:
-        abort(404, "This study has no images to export.")
+        abort(404, _("This study has no images to export."))
 
     def entries() -> Iterator[tuple[str, bytes]]:
         for series_id in series_ids:

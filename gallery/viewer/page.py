@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import url_for
+from flask_babel import gettext as _
 
 from ..stack import Stack
 from ..volume import PLANES, plane_position
@@ -48,11 +49,11 @@ def plane_links(stack: Stack, view: ViewState) -> list[PlaneLink]:
 
 def window_label(stack: Stack, view: ViewState) -> str:
     if stack.colour:
-        return "colour image (not windowed)"
+        return _("colour image (not windowed)")
     if view.window is None:
-        return "automatic (each slice's own range)"
+        return _("automatic (each slice's own range)")
     names = {p.name: p.label for p in presets_for(stack.series.modality)}
-    return f"{names.get(view.preset, 'Custom')}: {view.window.label}"
+    return f"{names.get(view.preset) or _('Custom')}: {view.window.label}"
 
 
 def page_context(stack: Stack, view: ViewState) -> dict[str, Any]:

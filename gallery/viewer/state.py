@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, request
+from flask_babel import gettext as _
 
 from ..params import choice_arg, float_arg, int_arg
 from ..stack import Stack
+from ..vocabulary import term
 from ..volume import PLANES
 from ..voxels import series_stats
 from ..windowing import Window, data_window, presets_for, valid_window
@@ -41,24 +43,27 @@ class ViewState:
 def _plane(stack: Stack) -> str:
     plane = choice_arg("plane", PLANES, stack.native)
     if plane != stack.native and plane not in stack.planes:
-        why = stack.volume.mpr_refusal or "the orientation of its slices is unknown"
-        abort(400, f"This series cannot be shown in {plane} slices: {why}.")
+        why = stack.volume.mpr_refusal or _("the orientation of its slices is unknown")
+        abort(
+            400,
+            _("This series cannot be shown in %(plane)s slices: %(why)s.", plane=term(plane, "orientation"), why=why),
+        )
     return plane
 
 
 def _number(stack: Stack, count: int, native: bool) -> int:
     if count == 0:
-        abort(404, "This series has no images to show.")
+        abort(404, _("This series has no images to show."))
     instance = request.args.get("instance", "").strip()
     if instance and native and not request.args.get("slice"):
         frame = int_arg("frame", 0)
         for index, item in enumerate(stack.series.slices):
             if item.instance == instance and item.frame == frame:
                 return index + 1
-        abort(404, "That instance and frame are not part of this series.")
+        abort(404, _("That instance and frame are not part of this series."))
     number = int_arg("slice", (count + 1) // 2, minimum=-(10**9), maximum=10**9)
     if not 1 <= number <= count:
-        abort(404, f"There is no slice {number}: slices are numbered 1 to {count}.")
+        abort(404, _("There is no slice %(number)s: slices are numbered 1 to %(count)s.", number=number, count=count))
     return number
 
 
@@ -66,10 +71,15 @@ def _window(stack: Stack, native: bool) -> tuple[str, Window | None]:
     centre, width = float_arg("wc"), float_arg("ww")
     if centre is not None or width is not None:
         if centre is None or width is None:
-            abort(400, "Give both the window centre 'wc' and the window width 'ww'.")
+            abort(400, _("Give both the window centre 'wc' and the window width 'ww'."))
         if not valid_window(centre, width):
             abort(
-                400, f"The window width must be above 0 (and both numbers below 1e9); got wc={centre:g}, ww={width:g}."
+                400,
+                _(
+                    "The window width must be above 0 (and both numbers below 1e9); got wc=%(wc)s, ww=%(ww)s.",
+                    wc=f"{centre:g}",
+                    ww=f"{width:g}",
+                ),
             )
         return "custom", Window(centre, width)
     presets = {p.name: p for p in presets_for(stack.series.modality)}

@@ -59,7 +59,7 @@ function guardThumbnails() {
     const replace = () => {
       const span = document.createElement("span");
       span.className = "thumb thumb--none";
-      span.textContent = "Image unavailable";
+      span.textContent = img.dataset.unavailable || "Image unavailable";
       img.replaceWith(span);
     };
     if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) replace();
@@ -79,8 +79,9 @@ function enhanceCopyButtons() {
     button.hidden = false;
     button.addEventListener("click", async () => {
       await navigator.clipboard.writeText(input.value);
-      button.textContent = "Copied";
-      setTimeout(() => { button.textContent = "Copy"; }, 2000);
+      const label = button.textContent;
+      button.textContent = button.dataset.copied || "Copied";
+      setTimeout(() => { button.textContent = label; }, 2000);
     });
   });
 }

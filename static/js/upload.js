@@ -12,8 +12,8 @@
   const BATCH_BYTES = 8 * 1024 * 1024; // small files travel together, up to this many bytes...
   const BATCH_FILES = 32; // ...or this many files per request
   const PARALLEL = 2; // requests at once: one uploads while the server stores the other
-  const LABELS = { stored: "Stored", already_stored: "Already stored", rejected: "Rejected", skipped: "Skipped" };
-  const NOT_SENT_ORTHANC = "Orthanc unavailable — nothing was stored from this file, try again";
+  const MESSAGES = JSON.parse(form.dataset.messages || "{}"); // the page's language (gallery/upload/messages.py)
+  const LABELS = Object.fromEntries(MESSAGES.outcomes); // in the report's order: stored, already stored, ...
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
   const batchCap = Math.min(BATCH_BYTES, maxBytes * 0.9); // a batch must stay under the server's limit
   const $ = (selector) => run.querySelector(selector);
@@ -35,6 +35,18 @@
     }
     return `${value.toFixed(1)} TB`;
   }
+
+  // A message in the page's language as parts: `{name}` filled from `values` (text or nodes); a [one, many]
+  // pair is chosen by `count`.
+  function say(key, values = {}, count = null) {
+    let template = MESSAGES[key];
+    if (Array.isArray(template)) template = template[count === 1 ? 0 : 1];
+    return template.split(/(\{\w+\})/).filter(Boolean).map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      return name && name in values ? values[name] : part;
+    });
+  }
+  const text = (key, values, count) => say(key, values, count).join("");
 
   function element(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
@@ -65,7 +77,7 @@
       try {
         out.push(picked(await entryFile(entry), inFolder ? "folder" : "files", name));
       } catch (error) {
-        out.push({ name, size: 0, sent: 0, done: false, row: null, error: "the browser could not read this file" });
+        out.push({ name, size: 0, sent: 0, done: false, row: null, error: text("unreadable") });
       }
     } else if (entry.isDirectory) {
       const reader = entry.createReader();
@@ -92,8 +104,8 @@
 
   function countsLine(counts, total) {
     const line = element("p", { class: "upload-counts" });
-    line.append(element("span", { class: "upload-count upload-count--total" }, element("strong", {}, String(total)),
-      ` file${total === 1 ? "" : "s"}:`));
+    line.append(element("span", { class: "upload-count upload-count--total" },
+      ...say("files", { n: element("strong", {}, String(total)) }, total)));
     for (const [key, label] of Object.entries(LABELS)) {
       line.append(" ", element("span", { class: `upload-count upload-count--${key}` },
         element("strong", {}, String(counts[key])), ` ${label.toLowerCase()}`));
@@ -107,7 +119,7 @@
       element("td", { class: "upload-table__name" }, name),
       element("td", { class: "upload-table__size" }, humanSize(size)),
       element("td", {}, progress),
-      element("td", { class: "muted" }, "waiting"));
+      element("td", { class: "muted" }, text("waiting")));
   }
 
   function itemRow(item) {
@@ -115,8 +127,8 @@
     if (item.entry) name.append(" ", element("span", { class: "muted" }, "›"), " ", item.entry);
     const details = element("td");
     if (item.study_url) {
-      const links = [["Patient", item.patient_url], ["Study", item.study_url], ["Series", item.series_url],
-        ["Image", item.instance_url]];
+      const links = [[text("patient"), item.patient_url], [text("study"), item.study_url],
+        [text("series"), item.series_url], [text("image"), item.instance_url]];
       links.forEach(([label, url], index) => {
         if (index) details.append(" · ");
         details.append(element("a", { href: url }, label));
@@ -132,18 +144,18 @@
 
   function studyCard(study) {
     const thumb = study.thumbnail_url
-      ? element("img", { class: "thumb", src: study.thumbnail_url, alt: `Study ${study.description || study.date}`,
+      ? element("img", { class: "thumb", src: study.thumbnail_url, alt: text("study_alt", { name: study.description || study.date }),
         loading: "lazy", width: "256", height: "256" })
-      : element("span", { class: "thumb thumb--none" }, "No image");
+      : element("span", { class: "thumb thumb--none" }, text("no_image"));
     const chips = study.modalities.map((m) => element("abbr", { class: "chip" }, m));
     return element("li", { class: "card" },
       element("a", { class: "card__link", href: study.url }, thumb,
-        element("span", { class: "card__title" }, study.description || "(no description)")),
-      element("p", { class: "card__meta" }, `${study.date || "no date"} `, ...chips),
+        element("span", { class: "card__title" }, study.description || text("no_description"))),
+      element("p", { class: "card__meta" }, `${study.date || text("no_date")} `, ...chips),
       element("dl", { class: "card__facts" },
-        element("div", {}, element("dt", {}, "Patient"), element("dd", {},
-          element("a", { href: study.patient_url }, study.patient_name || study.patient_id || "(no name)"))),
-        element("div", {}, element("dt", {}, "Series"), element("dd", {}, String(study.series_count)))));
+        element("div", {}, element("dt", {}, text("patient")), element("dd", {},
+          element("a", { href: study.patient_url }, study.patient_name || study.patient_id || text("no_name")))),
+        element("div", {}, element("dt", {}, text("series")), element("dd", {}, String(study.series_count)))));
   }
 
   // -- one upload: batches of files, sent PARALLEL at a time ---------------------------------------
@@ -164,7 +176,7 @@
       let bytes = 0;
       for (const file of this.files) {
         if (file.error || file.size > maxBytes) {
-          const reason = file.error || `larger than the upload limit of ${humanSize(maxBytes)}; not sent`;
+          const reason = file.error || text("too_large", { limit: humanSize(maxBytes) });
           this.finish(file, [{ file: file.name, entry: "", size: file.size, outcome: "rejected", reason }]);
           continue;
         }
@@ -212,7 +224,7 @@
         xhr.open("POST", form.action);
         xhr.setRequestHeader("Accept", "application/json");
         xhr.responseType = "json";
-        batch.forEach((file) => this.note(file, "sending"));
+        batch.forEach((file) => this.note(file, text("sending")));
         xhr.upload.addEventListener("progress", (event) => {
           if (!event.lengthComputable) return;
           let offset = (event.loaded / event.total) * batchBytes; // multipart overhead spread evenly
@@ -220,18 +232,18 @@
             file.sent = Math.max(0, Math.min(file.size, offset));
             offset -= file.size;
             file.row.querySelector("progress")?.setAttribute("value", String(file.sent));
-            this.note(file, file.sent >= file.size ? "sent" : "sending");
+            this.note(file, text(file.sent >= file.size ? "sent" : "sending"));
           }
           this.show();
         });
-        xhr.upload.addEventListener("load", () => batch.forEach((file) => this.note(file, "storing in Orthanc…")));
+        xhr.upload.addEventListener("load", () => batch.forEach((file) => this.note(file, text("storing"))));
         xhr.addEventListener("load", () => {
           if (xhr.status === 200 && xhr.response && xhr.response.report) this.apply(batch, xhr.response.report);
-          else this.failed(batch, xhr.status, xhr.response?.error?.message || `the server answered ${xhr.status}`);
+          else this.failed(batch, xhr.status, xhr.response?.error?.message || text("server_answered", { status: xhr.status }));
           resolve();
         });
         xhr.addEventListener("error", () => {
-          this.failed(batch, 0, "the connection to the gallery was lost");
+          this.failed(batch, 0, text("connection_lost"));
           resolve();
         });
         xhr.send(data);
@@ -245,18 +257,18 @@
     apply(batch, report) {
       batch.forEach((file, index) => this.finish(file, report.items.filter((item) => item.file_index === index)));
       report.studies.forEach((study) => this.studies.set(study.id, study));
-      if (report.interrupted) this.stopReason = NOT_SENT_ORTHANC;
+      if (report.interrupted) this.stopReason = text("orthanc_unavailable");
       this.show();
     }
 
     failed(batch, status, message) {
       // A 4xx answer comes before anything is stored; otherwise the server may have stored part of the batch.
       const reason = status >= 400 && status < 500
-        ? `not stored: ${message}`
-        : `may not have been stored: ${message}; try again (a file already stored is then reported as such)`;
+        ? text("not_stored", { reason: message })
+        : text("maybe_stored", { reason: message });
       batch.forEach((file) => this.finish(file, [{ file: file.name, entry: "", size: file.size,
         outcome: "rejected", reason }]));
-      this.stopReason = `not sent: the upload stopped after an earlier error (${message})`;
+      this.stopReason = text("stopped_after_error", { reason: message });
       this.show();
     }
 
@@ -269,7 +281,7 @@
     finish(file, items) {
       if (!items.length) {
         items = [{ file: file.name, entry: "", size: file.size, outcome: "rejected",
-          reason: "the server did not report on this file; send it again" }];
+          reason: text("no_report") }];
       }
       file.done = true;
       file.sent = file.size;
@@ -286,23 +298,21 @@
       const done = this.files.filter((f) => f.done).length;
       ui.bar.max = Math.max(this.total, 1);
       ui.bar.value = this.total ? sent : done ? 1 : 0;
-      ui.status.textContent = `${done} of ${this.files.length} chosen file${this.files.length === 1 ? "" : "s"} done · `
-        + `${humanSize(Math.round(Math.min(sent, this.total)))} of ${humanSize(this.total)}`;
+      ui.status.textContent = text("progress", { done, total: this.files.length,
+        sent: humanSize(Math.round(Math.min(sent, this.total))), size: humanSize(this.total) }, this.files.length);
       ui.counts.replaceChildren(countsLine(this.counts, this.items));
     }
 
     report() {
-      ui.title.textContent = this.stopReason ? "Upload stopped" : "Upload finished";
+      ui.title.textContent = text(this.stopReason ? "upload_stopped" : "upload_finished");
       ui.bar.value = ui.bar.max;
-      const zipNote = this.items !== this.files.length ? " Each file inside a ZIP counts as one file here." : "";
-      ui.status.textContent = `You sent ${this.files.length} file${this.files.length === 1 ? "" : "s"}.${zipNote}`;
+      const zipNote = this.items !== this.files.length ? ` ${text("zip_note")}` : "";
+      ui.status.textContent = text("you_sent", { n: this.files.length }, this.files.length) + zipNote;
       if (this.stopReason) {
-        ui.status.after(element("p", { class: "flash flash--error", role: "alert" },
-          "The upload stopped part-way. The files marked Stored are in Orthanc; send the others again ",
-          "(files already in Orthanc are then reported as already stored)."));
+        ui.status.after(element("p", { class: "flash flash--error", role: "alert" }, text("stopped_part_way")));
       }
       if (this.studies.size) {
-        ui.studies.replaceChildren(element("h2", {}, `Studies (${this.studies.size})`),
+        ui.studies.replaceChildren(element("h2", {}, text("studies", { n: this.studies.size })),
           element("ul", { class: "grid" }, ...Array.from(this.studies.values(), studyCard)));
       }
     }
@@ -315,7 +325,7 @@
 
   async function start(files) {
     if (running) {
-      ui.status.textContent = "An upload is running: wait for it to finish, then send more.";
+      ui.status.textContent = text("running");
       return;
     }
     if (!files.length) {
@@ -323,7 +333,7 @@
       run.hidden = true;
       form.querySelector("[data-pick-error]")?.remove();
       form.prepend(element("p", { class: "flash flash--error", role: "alert", "data-pick-error": "" },
-        "Choose at least one file, folder or ZIP archive to upload."));
+        text("nothing_chosen")));
       return;
     }
     running = true;
@@ -332,7 +342,7 @@
     run.hidden = false;
     run.dataset.state = "running";
     run.querySelectorAll(".flash").forEach((node) => node.remove());
-    ui.title.textContent = "Uploading…";
+    ui.title.textContent = text("uploading");
     ui.rows.replaceChildren();
     ui.studies.replaceChildren();
     window.addEventListener("beforeunload", warnBeforeLeaving);

@@ -68,7 +68,7 @@ function setupViewer(root) {
     direction = target > number ? 1 : -1;
     number = target;
     image.src = fetchImage(number).src;
-    image.alt = image.alt.replace(/\d+ of/, `${number} of`);
+    image.alt = image.dataset.alt.replace("{n}", String(number)); // the page's words, this slice's number
     slider.value = input.value = String(number);
     captionNumber.textContent = String(number);
     captionPosition.textContent = labels[number - 1] || "—";
@@ -151,14 +151,14 @@ function setupViewer(root) {
   const start = () => {
     clearInterval(timer);
     timer = setInterval(tick, 1000 / rate());
-    play.textContent = "■ Stop";
+    play.textContent = play.dataset.stopLabel;
     play.setAttribute("aria-pressed", "true");
     root.dataset.playing = "true";
   };
   const stop = () => {
     clearInterval(timer);
     timer = null;
-    play.textContent = "▶ Play";
+    play.textContent = play.dataset.playLabel;
     play.setAttribute("aria-pressed", "false");
     delete root.dataset.playing;
   };
