@@ -245,7 +245,8 @@ class OrthancClient:
                 kwargs["data"].seek(0)  # a file body is sent again whole to the next node
             try:
                 response = self.session.request(method, self.bases[node] + path.lstrip("/"), **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                # (a chunked answer cut off half-way: Orthanc died while answering)
                 breaker.failure()
                 last_error = exc
                 reached = reached or _reached(exc)
