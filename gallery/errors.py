@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -40,6 +41,10 @@ def error_response(status: int, message: str) -> Response:
     title = TITLES.get(status, "Error")
     if wants_json():
         response = jsonify({"error": {"status": status, "title": title, "message": message}})
+    elif request_ctx.url_adapter is None:
+        # The Host header could not be bound to the URL map (e.g. an over-long name): pages
+        # cannot build their links, so the answer is plain text.
+        response = Response(f"{title}: {message}\n", mimetype="text/plain")
     else:
         try:
             html = render_template(f"errors/{status}.html", status=status, title=title, message=message)

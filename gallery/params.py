@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask import abort, request
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 MODALITY = re.compile(r"^[A-Z0-9]{1,16}$")
 MAX_QUERY = 200
@@ -18,6 +18,14 @@ class OrthancIdConverter(BaseConverter):
     """`<oid:...>` matches Orthanc's ID shape only, so anything else is a 404 before any call."""
 
     regex = r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}"
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` for database row IDs: above a signed 32-bit integer (PostgreSQL's INTEGER) is a 404, not a database overflow."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - Werkzeug's signature
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def text_arg(name: str) -> str:
