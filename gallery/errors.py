@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import ClientDisconnected, HTTPException, InternalServerError
 
 from .dicom import human_size
 from .orthanc import OrthancError, OrthancNotFound, OrthancUnauthorized, OrthancUnavailable
@@ -34,6 +34,11 @@ TITLES = {
     502: "Orthanc answered with an error",
     503: "Orthanc cannot be reached",
 }
+
+CUT_OFF = (
+    "The request was cut off before all of it arrived (the connection closed early), "
+    "so nothing was stored. Send it again."
+)
 
 
 def error_response(status: int, message: str) -> Response:
@@ -59,6 +64,8 @@ def error_response(status: int, message: str) -> Response:
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     message = _too_large_message() if status == 413 else error.description or TITLES.get(status, "Error")
+    if isinstance(error, ClientDisconnected):
+        message = CUT_OFF
     response = error_response(status, message)
     if status == 405 and error.valid_methods:
         response.allow.update(error.valid_methods)

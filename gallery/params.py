@@ -21,7 +21,7 @@ class OrthancIdConverter(BaseConverter):
 
 
 class RowIdConverter(IntegerConverter):
-    """`<int:...>` for database row IDs: above a signed 32-bit integer (PostgreSQL's INTEGER) is a 404, not a database overflow."""
+    """`<int:...>` for row IDs: above a 32-bit integer (PostgreSQL INTEGER) is a 404, not a database overflow."""
 
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - Werkzeug's signature
         kwargs.setdefault("max", 2**31 - 1)

@@ -132,8 +132,10 @@ hostile = st.one_of(
 def segment(valid: dict[str, list[str]], argument: str):
     """A path argument: one of the archive's real values, a well-shaped random one, or hostile bytes."""
     real = st.sampled_from(valid[argument]).map(str.encode)
-    shaped = random_id.map(str.encode) if argument.endswith("_id") else st.integers(-5, 10**12).map(
-        lambda n: str(n).encode()
+    shaped = (
+        random_id.map(str.encode)
+        if argument.endswith("_id")
+        else st.integers(-5, 10**12).map(lambda n: str(n).encode())
     )
     return st.one_of(real, shaped, hostile)
 
@@ -151,17 +153,29 @@ def raw_path(rule, values: dict[str, bytes]) -> bytes:
     return out
 
 
-query_value = st.one_of(st.sampled_from(HOSTILE_TEXTS), st.binary(max_size=20), st.integers(-(10**20), 10**20).map(
-    lambda n: str(n).encode()
-), st.sampled_from([b"1", b"2", b"jpeg", b"png", b"axial", b"sagittal", b"coronal", b"CT", b"2020-01-01", b"1"]))
+query_value = st.one_of(
+    st.sampled_from(HOSTILE_TEXTS),
+    st.binary(max_size=20),
+    st.integers(-(10**20), 10**20).map(lambda n: str(n).encode()),
+    st.sampled_from([b"1", b"2", b"jpeg", b"png", b"axial", b"sagittal", b"coronal", b"CT", b"2020-01-01", b"1"]),
+)
 query = st.lists(st.tuples(st.sampled_from(QUERY_NAMES), query_value), max_size=5)
 
 headers = st.fixed_dictionaries(
     {},
     optional={
         "Accept": st.sampled_from(
-            ["application/json", "text/html", "*/*", "image/*", "application/json;q=0.1, text/html;q=0.2", "x/y;;;q=",
-             "application/json, text/html;q=abc", "\x00", ""]
+            [
+                "application/json",
+                "text/html",
+                "*/*",
+                "image/*",
+                "application/json;q=0.1, text/html;q=0.2",
+                "x/y;;;q=",
+                "application/json, text/html;q=abc",
+                "\x00",
+                "",
+            ]
         ),  # fmt: skip
         "Accept-Language": st.sampled_from(["ko-KR,ko;q=0.9", "*;q=x", "zz-ZZ", "en;q=0.5,,,", "é"]),
         "Range": st.sampled_from(["bytes=0-0", "bytes=-1", "bytes=9999999999-", "bytes=5-1", "lines=1-2", "bytes="]),
@@ -226,3 +240,23 @@ def test_any_request_to_any_route_never_fails_or_reaches_orthanc_unvalidated(fuz
     where = f"{role} {method} {path[:200]!r}?{query_string[:200]} {sent_headers} -> {response.status_code}"
     check(response, method, sent_headers.get("Accept", ""), where)
     check_orthanc_paths(seen, where)
+
+
+# -- the 500s the fuzzing found, pinned --------------------------------------------------------
+
+
+def test_a_host_header_the_url_map_cannot_bind_gets_a_plain_400(app):
+    """A 300-character host name fails IDNA encoding: the error page cannot build links, so it is plain text."""
+    response = app.test_client().get("/", headers={"Host": "x" * 300})
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain" and "Bad request" in response.get_data(as_text=True)
+    as_json = app.test_client().get("/", headers={"Host": "x" * 300, "Accept": "application/json"})
+    assert as_json.status_code == 400 and as_json.get_json()["error"]["status"] == 400
+
+
+@pytest.mark.parametrize("user_id", ["2147483648", "9223372036854775808", "1" + "0" * 40])
+def test_row_ids_beyond_the_database_integer_are_404(app, client, user_id):
+    token = csrf_token(client)
+    response = client.post(f"/admin/users/{user_id}/password", data={"password": "x" * 12, "csrf_token": token})
+    assert response.status_code == 404
+    assert client.post(f"/shares/{user_id}/revoke", data={"csrf_token": token}).status_code == 404

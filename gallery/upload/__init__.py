@@ -10,6 +10,7 @@ from ..extensions import orthanc
 from ..responses import respond, wants_json
 from .forms import UploadForm
 from .ingest import store_all
+from .limits import ZipLimits
 from .report import make_report
 
 bp = Blueprint("upload", __name__)
@@ -30,7 +31,8 @@ def form() -> Response:
         if wants_json():
             abort(400, NOTHING_CHOSEN)
         return respond("upload/form.html", 400, max_bytes=limit, error=NOTHING_CHOSEN, _form=upload_form)
-    items, interrupted = store_all(uploads, orthanc(), current_app.config["UPLOAD_WORKERS"])
+    config = current_app.config
+    items, interrupted = store_all(uploads, orthanc(), config["UPLOAD_WORKERS"], ZipLimits.from_config(config))
     report = make_report(len(uploads), items, interrupted)
     counts = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome, n in report.counts.items() if n)
     record("upload", detail=f"{report.files_sent} files: {counts}")
