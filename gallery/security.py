@@ -3,10 +3,11 @@
 Who: a signed-in user (session cookie), a script sending HTTP Basic credentials of a
 gallery account, or a visitor holding a share-link grant in their session.
 
-CSRF: browser form posts must carry Flask-WTF's token. Requests that authenticate with
-an `Authorization` header are exempt: a browser never attaches that header to a
-cross-site request by itself (the gallery never asks browsers for Basic credentials),
-so such a request cannot be forged.
+CSRF: browser form posts must carry Flask-WTF's token. Requests that sign in with valid
+HTTP Basic credentials are exempt: a browser never attaches that header to a cross-site
+request by itself (the gallery never asks browsers for Basic credentials), so such a
+request cannot be forged. A header that does not sign in (wrong password, another
+scheme, garbage) exempts nothing.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def load_user_from_basic_auth(req: Any) -> Principal | None:
     if remembered and remembered[2] > time.monotonic():
         user = load_principal(remembered[0])
         if user is not None and user.session_version == remembered[1]:
+            g.basic_auth_user = True
             return user
     wait = throttle.retry_after(auth.username)
     if wait:
@@ -105,6 +107,7 @@ def load_user_from_basic_auth(req: Any) -> Principal | None:
     if len(verified) >= BASIC_CACHE_SIZE:
         verified.clear()
     verified[digest] = (user.id, user.session_version, time.monotonic() + BASIC_CACHE_SECONDS)
+    g.basic_auth_user = True
     return load_principal(user.id)
 
 
@@ -162,8 +165,13 @@ def may_open(url: str) -> bool:
         return False
 
 
+def signed_in_by_header() -> bool:
+    """Whether this request signed in with valid HTTP Basic credentials (a script, not a browser form)."""
+    return bool(current_user.is_authenticated and g.get("basic_auth_user"))  # the first part runs the loaders
+
+
 def check_csrf() -> None:
-    if request.method in UNSAFE_METHODS and not request.headers.get("Authorization"):
+    if request.method in UNSAFE_METHODS and not signed_in_by_header():
         csrf.protect()
 
 

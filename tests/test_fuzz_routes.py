@@ -86,7 +86,9 @@ DESTRUCTIVE = {"admin.delete_patient", "admin.delete_study", "admin.delete_serie
 @pytest.fixture(scope="module")
 def fuzz(orthanc_server, archive: Archive):
     """One app for the whole module (Hypothesis runs many examples), its users, a share link and real IDs."""
-    app = create_app(app_config(orthanc_server, RATELIMIT_ENABLED=False))
+    app = create_app(
+        app_config(orthanc_server, LOGIN_LIMIT_PER_ACCOUNT="1000 per minute", LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
+    )
     with app.app_context():
         create_user("viewer", "viewer-password-1", "viewer")
         admin = find_user("admin")
