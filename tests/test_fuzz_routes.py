@@ -244,6 +244,39 @@ def test_any_request_to_any_route_never_fails_or_reaches_orthanc_unvalidated(fuz
     check_orthanc_paths(seen, where)
 
 
+REAL_QUERY_VALUES = st.one_of(
+    query_value,
+    st.integers(-3, 3000).map(lambda n: str(n).encode()),
+    st.floats(allow_nan=True, allow_infinity=True).map(lambda f: repr(f).encode()),
+    st.sampled_from([b"auto", b"full", b"lung", b"bone", b"brain", b"native", b"jpg", b"webp", b"0x10", b"1_000"]),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_query_parameters_on_real_resources_never_fail(fuzz, data):
+    """The same, concentrated where parsing meets real data: GET pages and images of real IDs, as the admin."""
+    app, valid, seen, _tokens = fuzz
+    candidates = [r for r in rules(app) if r.arguments and "GET" in r.methods and r.endpoint != "static"]
+    rule = data.draw(st.sampled_from(candidates), label="rule")
+    values = {argument: data.draw(st.sampled_from(valid[argument])).encode() for argument in rule.arguments}
+    path = raw_path(rule, values)
+    names = st.sampled_from(QUERY_NAMES)
+    pairs = data.draw(st.lists(st.tuples(names, REAL_QUERY_VALUES), min_size=1, max_size=4), label="query")
+    query_string = "&".join(f"{quote_from_bytes(k.encode())}={quote_from_bytes(v)}" for k, v in pairs)
+    accept = data.draw(st.sampled_from(["application/json", "text/html", "*/*"]), label="accept")
+    seen.clear()
+    response = client_for(app).get(
+        "/", headers={"Accept": accept}, environ_overrides={"PATH_INFO": path.decode(), "QUERY_STRING": query_string}
+    )
+    where = f"GET {path.decode()}?{query_string[:300]} ({accept}) -> {response.status_code}"
+    check(response, "GET", accept, where)
+    if response.status_code == 400:
+        message = response.get_json()["error"]["message"] if response.is_json else response.get_data(as_text=True)
+        assert any(name in message for name, _ in pairs) or "page" in message, where  # names what was wrong
+    check_orthanc_paths(seen, where)
+
+
 # -- the 500s the fuzzing found, pinned --------------------------------------------------------
 
 
@@ -262,3 +295,10 @@ def test_row_ids_beyond_the_database_integer_are_404(app, client, user_id):
     response = client.post(f"/admin/users/{user_id}/password", data={"password": "x" * 12, "csrf_token": token})
     assert response.status_code == 404
     assert client.post(f"/shares/{user_id}/revoke", data={"csrf_token": token}).status_code == 404
+
+
+def test_a_refused_share_link_answers_json_when_asked(app):
+    response = app.test_client().get("/s/0", headers={"Accept": "application/json"})
+    assert response.status_code in (403, 404, 410) and response.is_json
+    assert response.get_json()["error"]["message"]
+    assert app.test_client().get("/s/0").mimetype == "text/html"
