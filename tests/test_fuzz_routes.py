@@ -207,7 +207,7 @@ def check_orthanc_paths(seen: list[tuple[str, str]], where: str) -> None:
     seen.clear()
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_request_to_any_route_never_fails_or_reaches_orthanc_unvalidated(fuzz, data):
     app, valid, seen, tokens = fuzz
@@ -252,7 +252,7 @@ REAL_QUERY_VALUES = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_query_parameters_on_real_resources_never_fail(fuzz, data):
     """The same, concentrated where parsing meets real data: GET pages and images of real IDs, as the admin."""
