@@ -6,9 +6,10 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from flask import abort, request
-from werkzeug.routing import BaseConverter, IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 MODALITY = re.compile(r"^[A-Z0-9]{1,16}$")
 MAX_QUERY = 200
@@ -23,9 +24,9 @@ class OrthancIdConverter(BaseConverter):
 class RowIdConverter(IntegerConverter):
     """`<int:...>` for row IDs: above a 32-bit integer (PostgreSQL INTEGER) is a 404, not a database overflow."""
 
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - Werkzeug's signature
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def text_arg(name: str) -> str:

@@ -30,7 +30,7 @@ from ..orthanc import (
     OrthancUnauthorized,
     OrthancUnavailable,
 )
-from .limits import ZipLimits
+from .limits import DEFAULT_LIMITS, ZipLimits
 from .sources import HEAD_SIZE, NESTED_ZIP_REASON, Entry, Upload, expand, is_zip_content, looks_like_dicom
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def store_all(
     uploads: Iterable[Upload],
     client: OrthancClient,
     workers: int = 4,
-    limits: ZipLimits = ZipLimits(),  # noqa: B008 - frozen
+    limits: ZipLimits = DEFAULT_LIMITS,
 ) -> tuple[list[UploadItem], bool]:
     """Store every file of `uploads`; one report line per file (per entry for ZIPs), in order.
 

@@ -1,9 +1,9 @@
 """Limits on what a ZIP archive in an upload may expand to: the defence against ZIP bombs.
 
 A ZIP's central directory declares each entry's compressed and uncompressed size, and
-`zipfile` never yields more than the declared uncompressed size (a lying entry fails its
-CRC check instead), so every limit here is checked from the directory alone, before a
-byte is unpacked. The entry count is read from the end-of-central-directory record,
+`zipfile` never yields more than the declared uncompressed size (an entry whose data
+inflates further is cut there), so every limit here is checked from the directory
+alone, before a byte is unpacked. The entry count is read from the end-of-central-directory record,
 before `zipfile` builds an object per entry.
 """
 
@@ -13,6 +13,8 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
+
+import config as defaults
 
 from ..dicom import human_size
 
@@ -25,10 +27,10 @@ RATIO_FLOOR = 1024 * 1024
 class ZipLimits:
     """See config.py (UPLOAD_ZIP_*) for what each limit guards and its default."""
 
-    max_entries: int = 50_000
-    max_entry_size: int = 2 * 1024**3
-    max_total_size: int = 16 * 1024**3
-    max_ratio: int = 200
+    max_entries: int
+    max_entry_size: int
+    max_total_size: int
+    max_ratio: int
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ZipLimits:
@@ -38,6 +40,10 @@ class ZipLimits:
             max_total_size=config["UPLOAD_ZIP_MAX_TOTAL_SIZE"],
             max_ratio=config["UPLOAD_ZIP_MAX_RATIO"],
         )
+
+
+#: The defaults of config.py, for callers without an app (benchmarks, the demo loader).
+DEFAULT_LIMITS = ZipLimits.from_config(vars(defaults))
 
 
 def declared_entries(stream: BinaryIO) -> int | None:

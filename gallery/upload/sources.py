@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from ..models import Outcome, UploadItem
-from .limits import ZipLimits, archive_refusal, declared_entries, entry_refusal
+from .limits import DEFAULT_LIMITS, ZipLimits, archive_refusal, declared_entries, entry_refusal
 
 #: Bytes read to recognise a file: the 128-byte preamble and the "DICM" magic.
 HEAD_SIZE = 132
@@ -107,7 +107,7 @@ def size_of(stream: BinaryIO) -> int:
     return size
 
 
-def expand(upload: Upload, stack: ExitStack, limits: ZipLimits = ZipLimits()) -> Iterator[Entry | UploadItem]:  # noqa: B008 - frozen
+def expand(upload: Upload, stack: ExitStack, limits: ZipLimits = DEFAULT_LIMITS) -> Iterator[Entry | UploadItem]:
     """The entries of one upload, and ready report lines for what is skipped by name or refused by `limits`.
 
     ZIP archives are opened with `stack`, which must stay open until every entry is stored.
