@@ -13,7 +13,7 @@ class Form(FlaskForm):
 
     Scripts that sign in with valid HTTP Basic credentials send no CSRF token (a
     browser cannot forge that header), so their forms skip the check
-    (gallery.security.check_csrf has run the loaders that set the flag).
+    (gallery.security.check_csrf has verified them before any view runs).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

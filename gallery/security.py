@@ -84,6 +84,7 @@ def load_user_from_basic_auth(req: Any) -> Principal | None:
     auth = req.authorization
     if auth is None:
         return None
+    g.basic_auth_user = False  # until the credentials are verified (see signed_in_by_header)
     if auth.type != "basic" or not auth.username:
         g.auth_error = (401, "Use HTTP Basic authentication with a gallery account (curl -u user:password).")
         return None
@@ -166,8 +167,12 @@ def may_open(url: str) -> bool:
 
 
 def signed_in_by_header() -> bool:
-    """Whether this request signed in with valid HTTP Basic credentials (a script, not a browser form)."""
-    return bool(current_user.is_authenticated and g.get("basic_auth_user"))  # the first part runs the loaders
+    """Whether valid HTTP Basic credentials came with this request (a script, not a forged browser form)."""
+    if request.authorization is None:
+        return False
+    if "basic_auth_user" not in g:  # a session user was loaded, so the header was not checked yet
+        load_user_from_basic_auth(request)
+    return bool(g.basic_auth_user)
 
 
 def check_csrf() -> None:

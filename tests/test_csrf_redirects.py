@@ -132,9 +132,10 @@ def test_an_authorization_header_that_does_not_sign_in_exempts_nothing(csrf_app,
     values = csrf_app.config["CSRF_VALUES"]
     headers = {"Authorization": authorization, "Accept": "application/json"}
     for url in ("/logout", "/login", f"/s/{values['token']}", f"/studies/{values['study_id']}/delete", "/upload"):
-        response = csrf_app.test_client().post(url, data=FORM, headers=headers)
-        assert response.status_code in (400, 401), f"{url} -> {response.status_code}"
-        assert response.is_json and response.get_json()["error"]["message"]
+        for client in (csrf_app.test_client(), client_for(csrf_app)):  # anonymous, and a signed-in browser
+            response = client.post(url, data=FORM, headers=headers)
+            assert response.status_code in (400, 401), f"{url} -> {response.status_code}"
+            assert response.is_json and response.get_json()["error"]["message"]
     assert state(csrf_app) == before
 
 
