@@ -117,6 +117,19 @@ MAX_CONTENT_LENGTH = 2 * 1024**3
 #: Files in one upload request (Flask's default of 1,000 would refuse a large folder
 #: sent by the plain form; the page sends small batches when JavaScript is on).
 MAX_FORM_PARTS = 100_000
+#: ZIP archives in an upload (ZIP bombs): the most entries in one ZIP, the largest
+#: unpacked size of one entry and of a whole ZIP, and the highest compression ratio of
+#: an entry of 1 MB or more (DICOM rarely compresses past 20:1; a deflate bomb reaches
+#: ~1,000:1). All are checked from the ZIP's directory before anything is unpacked: an
+#: entry over a limit is refused with the reason, an archive over one is refused whole.
+#: A ZIP inside a ZIP is never unpacked (reported as skipped).
+UPLOAD_ZIP_MAX_ENTRIES = 50_000
+UPLOAD_ZIP_MAX_ENTRY_SIZE = 2 * 1024**3
+UPLOAD_ZIP_MAX_TOTAL_SIZE = 16 * 1024**3
+UPLOAD_ZIP_MAX_RATIO = 200
+#: Where the one spool file of each upload request lives ("": the system temporary
+#: directory). It is anonymous (unlinked at once) and closed when the request ends.
+UPLOAD_SPOOL_DIR = ""
 #: Files of one upload posted to Orthanc at the same time.
 UPLOAD_WORKERS = 4
 
@@ -140,6 +153,7 @@ ENV_KEYS = (
     "TRUSTED_PROXIES",
     "SESSION_COOKIE_SECURE",
     "MAX_CONTENT_LENGTH",
+    "UPLOAD_SPOOL_DIR",
 )
 
 

@@ -19,7 +19,7 @@ from .database import init_database
 from .errors import register_errorhandlers
 from .extensions import cache, csrf, init_orthanc, login_manager
 from .i18n import init_i18n
-from .params import OrthancIdConverter
+from .params import OrthancIdConverter, RowIdConverter
 from .security import register_guards
 from .spool import SpoolingRequest
 from .templating import register_template_helpers
@@ -39,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.request_class = SpoolingRequest
     load_config(app, test_config)
     app.url_map.converters["oid"] = OrthancIdConverter
+    app.url_map.converters["int"] = RowIdConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -9,11 +9,12 @@ import logging
 import math
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import ClientDisconnected, HTTPException, InternalServerError
 
 from .formatting import file_size, number
 from .orthanc import OrthancError, OrthancNotFound, OrthancUnauthorized, OrthancUnavailable
@@ -37,6 +38,11 @@ TITLES = {
     503: _l("Orthanc cannot be reached"),
 }
 
+CUT_OFF = _l(
+    "The request was cut off before all of it arrived (the connection closed early), "
+    "so nothing was stored. Send it again."
+)
+
 
 def error_response(status: int, message: str) -> Response:
     """The error page (errors/<status>.html, else errors/error.html) or its JSON twin."""
@@ -44,6 +50,10 @@ def error_response(status: int, message: str) -> Response:
     message = str(message)
     if wants_json():
         response = jsonify({"error": {"status": status, "title": title, "message": message}})
+    elif request_ctx.url_adapter is None:
+        # The Host header could not be bound to the URL map (e.g. an over-long name): pages
+        # cannot build their links, so the answer is plain text.
+        response = Response(f"{title}: {message}\n", mimetype="text/plain")
     else:
         try:
             html = render_template(f"errors/{status}.html", status=status, title=title, message=message)
@@ -58,6 +68,8 @@ def error_response(status: int, message: str) -> Response:
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     message = _too_large_message() if status == 413 else _described(error)
+    if isinstance(error, ClientDisconnected):
+        message = CUT_OFF
     response = error_response(status, message)
     if status == 405 and error.valid_methods:
         response.allow.update(error.valid_methods)

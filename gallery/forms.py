@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_request_context
 from flask_wtf import FlaskForm
 
 
 class Form(FlaskForm):
     """Every gallery form: Flask-WTF with the CSRF policy of gallery.security.
 
-    Scripts that authenticate with an Authorization header send no CSRF token (a
-    browser cannot forge that header), so their forms skip the check.
+    Scripts that sign in with valid HTTP Basic credentials send no CSRF token (a
+    browser cannot forge that header), so their forms skip the check
+    (gallery.security.check_csrf has verified them before any view runs).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if has_request_context() and request.headers.get("Authorization"):
+        if has_request_context() and g.get("basic_auth_user"):
             kwargs.setdefault("meta", {})["csrf"] = False
         super().__init__(*args, **kwargs)
 

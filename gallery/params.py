@@ -6,10 +6,11 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from flask import abort, request
 from flask_babel import gettext as _
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 MODALITY = re.compile(r"^[A-Z0-9]{1,16}$")
 MAX_QUERY = 200
@@ -19,6 +20,14 @@ class OrthancIdConverter(BaseConverter):
     """`<oid:...>` matches Orthanc's ID shape only, so anything else is a 404 before any call."""
 
     regex = r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}"
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` for row IDs: above a 32-bit integer (PostgreSQL INTEGER) is a 404, not a database overflow."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def text_arg(name: str) -> str:

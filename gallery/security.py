@@ -3,10 +3,11 @@
 Who: a signed-in user (session cookie), a script sending HTTP Basic credentials of a
 gallery account, or a visitor holding a share-link grant in their session.
 
-CSRF: browser form posts must carry Flask-WTF's token. Requests that authenticate with
-an `Authorization` header are exempt: a browser never attaches that header to a
-cross-site request by itself (the gallery never asks browsers for Basic credentials),
-so such a request cannot be forged.
+CSRF: browser form posts must carry Flask-WTF's token. Requests that sign in with valid
+HTTP Basic credentials are exempt: a browser never attaches that header to a cross-site
+request by itself (the gallery never asks browsers for Basic credentials), so such a
+request cannot be forged. A header that does not sign in (wrong password, another
+scheme, garbage) exempts nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def load_user_from_basic_auth(req: Any) -> Principal | None:
     auth = req.authorization
     if auth is None:
         return None
+    g.basic_auth_user = False  # until the credentials are verified (see signed_in_by_header)
     if auth.type != "basic" or not auth.username:
         g.auth_error = (401, "Use HTTP Basic authentication with a gallery account (curl -u user:password).")
         return None
@@ -94,6 +96,7 @@ def load_user_from_basic_auth(req: Any) -> Principal | None:
     if remembered and remembered[2] > time.monotonic():
         user = load_principal(remembered[0])
         if user is not None and user.session_version == remembered[1]:
+            g.basic_auth_user = True
             return user
     wait = throttle.retry_after(auth.username)
     if wait:
@@ -107,6 +110,7 @@ def load_user_from_basic_auth(req: Any) -> Principal | None:
     if len(verified) >= BASIC_CACHE_SIZE:
         verified.clear()
     verified[digest] = (user.id, user.session_version, time.monotonic() + BASIC_CACHE_SECONDS)
+    g.basic_auth_user = True
     return load_principal(user.id)
 
 
@@ -167,8 +171,17 @@ def may_open(url: str) -> bool:
         return False
 
 
+def signed_in_by_header() -> bool:
+    """Whether valid HTTP Basic credentials came with this request (a script, not a forged browser form)."""
+    if request.authorization is None:
+        return False
+    if "basic_auth_user" not in g:  # a session user was loaded, so the header was not checked yet
+        load_user_from_basic_auth(request)
+    return bool(g.basic_auth_user)
+
+
 def check_csrf() -> None:
-    if request.method in UNSAFE_METHODS and not request.headers.get("Authorization"):
+    if request.method in UNSAFE_METHODS and not signed_in_by_header():
         csrf.protect()
 
 

@@ -17,14 +17,15 @@ import os
 import tempfile
 from typing import IO
 
-from flask import Request
+from flask import Request, current_app
 
 
 class Spool:
     """One temporary file that parts are appended to, strictly one part after another."""
 
-    def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by SpoolingRequest.close
+    def __init__(self, directory: str | None = None) -> None:
+        # Anonymous (unlinked at once): nothing is left on disk even if the process is killed.
+        self.file = tempfile.TemporaryFile(dir=directory or None)  # noqa: SIM115 - closed by SpoolingRequest.close
         self.fd = self.file.fileno()
         self.end = 0
 
@@ -111,7 +112,7 @@ class SpoolingRequest(Request):
         content_length: int | None = None,
     ) -> IO[bytes]:
         if self._spool is None:
-            self._spool = Spool()
+            self._spool = Spool(current_app.config.get("UPLOAD_SPOOL_DIR"))
         return self._spool.new_part()  # type: ignore[return-value]
 
     def close(self) -> None:

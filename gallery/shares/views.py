@@ -16,6 +16,7 @@ from ..audit import record
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..hierarchy import load_series, load_study
+from ..responses import wants_json
 from .forms import OpenShareForm, ShareForm
 from .service import create_share, find_share, may_manage, open_share, password_ok, refusal, revoke, visible_shares
 
@@ -79,6 +80,8 @@ def landing(token: str) -> Response | tuple[str, int]:
     share = find_share(token)
     refused = refusal(share)
     if refused:
+        if wants_json():
+            abort(refused.status, refused.message)  # the JSON error every other refusal has
         return render_template("shares/refused.html", message=refused.message), refused.status
     form = OpenShareForm()
     status, error = 200, ""

@@ -11,6 +11,7 @@ from ..extensions import orthanc
 from ..responses import respond, wants_json
 from .forms import UploadForm
 from .ingest import store_all
+from .limits import ZipLimits
 from .messages import script_messages
 from .report import make_report
 
@@ -38,7 +39,8 @@ def form() -> Response:
         if wants_json():
             abort(400, NOTHING_CHOSEN)
         return form_page(400, error=NOTHING_CHOSEN)
-    items, interrupted = store_all(uploads, orthanc(), current_app.config["UPLOAD_WORKERS"])
+    config = current_app.config
+    items, interrupted = store_all(uploads, orthanc(), config["UPLOAD_WORKERS"], ZipLimits.from_config(config))
     report = make_report(len(uploads), items, interrupted)
     counts = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome, n in report.counts.items() if n)
     record("upload", detail=f"{report.files_sent} files: {counts}")

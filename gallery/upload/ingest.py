@@ -32,7 +32,8 @@ from ..orthanc import (
     OrthancUnauthorized,
     OrthancUnavailable,
 )
-from .sources import HEAD_SIZE, Entry, Upload, expand, looks_like_dicom
+from .limits import DEFAULT_LIMITS, ZipLimits
+from .sources import HEAD_SIZE, NESTED_ZIP_REASON, Entry, Upload, expand, is_zip_content, looks_like_dicom
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ def store_entry(entry: Entry, client: OrthancClient, stop: Stop) -> UploadItem:
     try:
         with entry.open() as stream:
             head = stream.read(HEAD_SIZE)
+            if entry.name and is_zip_content(head):  # a ZIP inside a ZIP, whatever its name: not unpacked
+                return entry.item(Outcome.SKIPPED, NESTED_ZIP_REASON)
             if not head or not looks_like_dicom(head):  # in a folder or ZIP, expected: skipped
                 outcome = Outcome.SKIPPED if entry.contained else Outcome.REJECTED
                 return entry.item(outcome, NOT_DICOM if head else EMPTY)
@@ -136,7 +139,12 @@ def failure_reason(error: Exception, entry: Entry, stop: Stop) -> str:
     return UNEXPECTED
 
 
-def store_all(uploads: Iterable[Upload], client: OrthancClient, workers: int = 4) -> tuple[list[UploadItem], bool]:
+def store_all(
+    uploads: Iterable[Upload],
+    client: OrthancClient,
+    workers: int = 4,
+    limits: ZipLimits = DEFAULT_LIMITS,
+) -> tuple[list[UploadItem], bool]:
     """Store every file of `uploads`; one report line per file (per entry for ZIPs), in order.
 
     Returns the lines and whether Orthanc stopped answering part-way.
@@ -146,7 +154,7 @@ def store_all(uploads: Iterable[Upload], client: OrthancClient, workers: int = 4
     results: list[Future[UploadItem] | UploadItem] = []
     with ExitStack() as archives, ThreadPoolExecutor(workers, thread_name_prefix="upload") as pool:
         for upload in uploads:
-            for entry in expand(upload, archives):
+            for entry in expand(upload, archives, limits):
                 if isinstance(entry, UploadItem):
                     results.append(entry)
                     continue

@@ -19,6 +19,7 @@ from typing import BinaryIO
 from flask_babel import lazy_gettext as _l
 
 from ..models import Outcome, UploadItem
+from .limits import DEFAULT_LIMITS, ZipLimits, archive_refusal, declared_entries, entry_refusal
 
 #: Bytes read to recognise a file: the 128-byte preamble and the "DICM" magic.
 HEAD_SIZE = 132
@@ -95,7 +96,11 @@ def read_head(stream: BinaryIO) -> bytes:
 def is_zip(name: str, head: bytes) -> bool:
     if head[128:132] == b"DICM":
         return False
-    return head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or name.lower().endswith(".zip")
+    return is_zip_content(head) or name.lower().endswith(".zip")
+
+
+def is_zip_content(head: bytes) -> bool:
+    return head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
 
 
 def size_of(stream: BinaryIO) -> int:
@@ -104,8 +109,8 @@ def size_of(stream: BinaryIO) -> int:
     return size
 
 
-def expand(upload: Upload, stack: ExitStack) -> Iterator[Entry | UploadItem]:
-    """The entries of one upload, and ready report lines for what is skipped by name.
+def expand(upload: Upload, stack: ExitStack, limits: ZipLimits = DEFAULT_LIMITS) -> Iterator[Entry | UploadItem]:
+    """The entries of one upload, and ready report lines for what is skipped by name or refused by `limits`.
 
     ZIP archives are opened with `stack`, which must stay open until every entry is stored.
     """
@@ -119,10 +124,19 @@ def expand(upload: Upload, stack: ExitStack) -> Iterator[Entry | UploadItem]:
         yield own
         return
     try:
+        entries = declared_entries(upload.stream)
+        refused = archive_refusal(entries or 0, None, limits)
+        if refused:  # before zipfile builds an object per entry
+            yield own.item(Outcome.REJECTED, refused)
+            return
         archive = stack.enter_context(zipfile.ZipFile(upload.stream))
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         yield own.item(Outcome.REJECTED, UNREADABLE_ZIP_REASON)
+        return
+    refused = archive_refusal(len(infos), infos, limits)
+    if refused:
+        yield own.item(Outcome.REJECTED, refused)
         return
     if not any(not info.is_dir() for info in infos):
         yield own.item(Outcome.SKIPPED, EMPTY_ZIP_REASON)
@@ -138,6 +152,8 @@ def expand(upload: Upload, stack: ExitStack) -> Iterator[Entry | UploadItem]:
             yield entry.item(Outcome.SKIPPED, NESTED_ZIP_REASON)
         elif info.flag_bits & 0x1:
             yield entry.item(Outcome.REJECTED, ENCRYPTED_REASON)
+        elif refused := entry_refusal(info, limits):
+            yield entry.item(Outcome.REJECTED, refused)
         else:
             yield entry
 
