@@ -8,13 +8,13 @@ serves one visitor's language to another. Images carry no text that depends on t
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, has_request_context, redirect, request
 from flask_babel import Babel, get_locale
 
 from .access import Permission, requires
 from .formatting import FILTERS
+from .redirects import safe_next
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
 DEFAULT_LANGUAGE = "en"
@@ -41,15 +41,6 @@ def select_locale() -> str:
 
 def current_language() -> str:
     return str(get_locale() or DEFAULT_LANGUAGE)
-
-
-def safe_next(target: str | None) -> str:
-    """A local path (with its query) to go back to; anything that could leave the site becomes `/`."""
-    target = (target or "").strip()
-    parts = urlsplit(target)
-    if not target.startswith("/") or target.startswith("//") or "\\" in target or parts.scheme or parts.netloc:
-        return "/"
-    return target
 
 
 @bp.get("/language/<code>")

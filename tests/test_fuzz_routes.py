@@ -109,6 +109,7 @@ def fuzz(orthanc_server, archive: Archive):
         "level": ["studies", "series", "instances"],
         "uid": ["1.2.3"],
         "filename": ["css/gallery.css"],
+        "code": ["en", "ko"],
     }
     tokens = {role: csrf_token(client_as(app, role)) for role in ROLES}
     return app, valid, seen, tokens

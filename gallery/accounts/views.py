@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..access import Permission, requires
 from ..audit import record
+from ..redirects import safe_next
 from . import throttle
 from .forms import LoginForm
 from .users import authenticate, record_login
 
 bp = Blueprint("accounts", __name__)
-
-
-def safe_next(target: str | None) -> str:
-    """Only local paths: never redirect to another site after sign-in.
-
-    Browsers read `\\` as `/` and drop tabs and newlines anywhere in a URL, so `/\\evil`
-    and `/<tab>/evil` mean `//evil` (another host); control characters would also
-    break the Location header. Such targets, and anything not a plain path, go home.
-    """
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and not any(ord(c) < 32 or ord(c) == 127 for c in target)
-        and not urlsplit(target).netloc
-    ):
-        return target
-    return url_for("browse.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

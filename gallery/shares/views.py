@@ -11,11 +11,11 @@ from flask_login import current_user
 from ..access import Permission, requires
 from ..accounts import throttle
 from ..accounts.models import ShareLink
-from ..accounts.views import safe_next
 from ..audit import record
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..hierarchy import load_series, load_study
+from ..redirects import safe_next
 from ..responses import wants_json
 from .forms import OpenShareForm, ShareForm
 from .service import create_share, find_share, may_manage, open_share, password_ok, refusal, revoke, visible_shares

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import config as defaults
-
 from flask_babel import gettext as _
+
+import config as defaults
 
 from ..formatting import file_size, number
 
