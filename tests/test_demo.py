@@ -10,7 +10,7 @@ import pytest
 from gallery import create_app
 from gallery.demo import ORTHANC_KILLERS, load_demo_data, pydicom_test_files
 from gallery.embedded import remove_storage, start_orthanc
-from gallery.orthanc import OrthancClient
+from gallery.orthanc import OrthancClient, OrthancUnavailable
 
 from .conftest import app_config, client_for
 
@@ -64,12 +64,19 @@ def test_the_embedded_orthanc_is_restarted_when_it_dies(fresh_orthanc):
     try:
         first = fresh_orthanc.process.pid
         fresh_orthanc.process.send_signal(signal.SIGKILL)
+        # No breaker here: the polls below meet refused connections until the new process listens.
+        client = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password, breaker_failures=10**6)
+        system = None
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not (fresh_orthanc.running and fresh_orthanc.process.pid != first):
+        while time.monotonic() < deadline and system is None:
             time.sleep(0.1)
+            if fresh_orthanc.process.pid != first:
+                try:
+                    system = client.get_json("/system")
+                except OrthancUnavailable:
+                    pass  # restarted, not listening yet
         assert fresh_orthanc.process.pid != first
-        client = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
-        assert client.get_json("/system")["Name"] == "OrthancGallery"
+        assert system is not None and system["Name"] == "OrthancGallery"
     finally:
         stop_watching.set()
     time.sleep(0.3)
