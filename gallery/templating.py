@@ -48,6 +48,9 @@ def nonempty(mapping: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def register_template_helpers(app: Flask) -> None:
+    # temporary until the i18n branch lands: `_()` in templates, untranslated (Flask-Babel replaces this)
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_null_translations(newstyle=True)
     app.jinja_env.filters.update(human_size=human_size, nonempty=nonempty)
     app.jinja_env.globals.update(
         modality_names=MODALITY_NAMES,
