@@ -83,8 +83,8 @@ def upload_payloads(*dicom_names: str) -> list[dict[str, Any]]:
     return [*payloads, {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not DICOM"}]
 
 
-def axe_context(browser, language: str, **options: Any):
-    """A browser context for axe runs, in `language` ("en" or "ko") and the gallery's dark theme.
+def axe_context(browser, language: str, theme: str = "dark", **options: Any):
+    """A browser context for axe runs, in `language` ("en" or "ko") and `theme` (the gallery's default: dark).
 
     bypass_csp: the gallery's Content-Security-Policy (no inline or injected scripts) would block
     axe-core's script tag; bypassing it only in these contexts keeps the pages otherwise as served.
@@ -94,7 +94,7 @@ def axe_context(browser, language: str, **options: Any):
         bypass_csp=True,
         locale=locale,
         extra_http_headers={"Accept-Language": LANGUAGES[language]},
-        color_scheme="dark",
+        color_scheme=theme,
         viewport={"width": 1280, "height": 900},
         **options,
     )

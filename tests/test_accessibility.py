@@ -150,3 +150,18 @@ def test_upload_report_without_javascript_has_no_axe_violations(browser, live_se
     finally:
         context.close()
     report.assert_clean()
+
+
+def test_the_light_theme_has_no_axe_violations(browser, live_server, archive: Archive):
+    """The light theme (for browsers that ask for it) on the page types with the most colours."""
+    report = AxeReport()
+    volume = archive.volume[0]
+    context = axe_context(browser, "en", theme="light")
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url)
+        for path in ("/", "/patients?page=2", f"/series/{volume.series}", f"/series/{volume.series}/view", "/upload"):
+            visit(page, report, live_server.url, path, f"light theme {path}")
+    finally:
+        context.close()
+    report.assert_clean()
