@@ -103,6 +103,15 @@ def test_every_viewer_control_is_reachable_and_works_by_keyboard(live_server, pa
     page.keyboard.press("Space")
     assert page.locator("[data-play]").get_attribute("aria-pressed") == "false"
     tab_to(page, lambda f: f["name"] == "preset", "the window preset")
+    navigations = []
+    page.on("request", lambda request: request.is_navigation_request() and navigations.append(request.url))
+    page.keyboard.press("ArrowDown")  # browsing the presets does not reload the page at each step...
+    page.wait_for_timeout(300)
+    assert navigations == []
+    chosen = page.locator("select[name=preset]").input_value()
+    page.keyboard.press("Enter")  # ...Enter applies the one chosen
+    page.wait_for_url(re.compile(rf"preset={chosen}"))
+    page.wait_for_function("document.getElementById('viewer-image').naturalWidth > 0")
     tab_to(page, lambda f: f["name"] == "wc", "the window centre")
     tab_to(page, lambda f: f["text"].startswith("PNG"), "the PNG download")
     # back to the plane tabs at the top, and to another plane
