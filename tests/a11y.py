@@ -90,7 +90,7 @@ def axe_context(browser, language: str, theme: str = "dark", **options: Any):
     axe-core's script tag; bypassing it only in these contexts keeps the pages otherwise as served.
     """
     locale = "ko-KR" if language == "ko" else "en-US"
-    return browser.new_context(
+    context = browser.new_context(
         bypass_csp=True,
         locale=locale,
         extra_http_headers={"Accept-Language": LANGUAGES[language]},
@@ -98,13 +98,15 @@ def axe_context(browser, language: str, theme: str = "dark", **options: Any):
         viewport={"width": 1280, "height": 900},
         **options,
     )
+    assert AXE_JS.is_file(), f"{AXE_JS} is missing: run `scripts/setup.sh test` (npm ci in tests/axe)"
+    context.add_init_script(path=str(AXE_JS))  # in every page before its own scripts
+    return context
 
 
 def axe_violations(page) -> list[dict[str, Any]]:
-    """The page's WCAG 2.1 A/AA violations (and the structure rules'), as axe-core reports them."""
-    assert AXE_JS.is_file(), f"{AXE_JS} is missing: run `scripts/setup.sh test` (npm ci in tests/axe)"
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE_JS))
+    """The page's WCAG 2.1 A/AA violations (and the structure rules'), as axe-core reports them.
+
+    The page must come from an `axe_context`, which puts axe-core in every page."""
     return page.evaluate(RUN, [WCAG_AA_TAGS, STRUCTURE_RULES])
 
 
