@@ -20,7 +20,16 @@ FOCUSED = """() => {
   const e = document.activeElement;
   if (!e || e === document.body) return null;
   const style = getComputedStyle(e);
-  const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+  let outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+  // An outline drawn outside the element is lost where an ancestor clips its overflow right at its edges.
+  const grow = parseFloat(style.outlineOffset) + parseFloat(style.outlineWidth);
+  for (let a = e.parentElement; outline && grow > 0 && a; a = a.parentElement) {
+    if (!/hidden|clip/.test(getComputedStyle(a).overflow)) continue;
+    const box = e.getBoundingClientRect(), clip = a.getBoundingClientRect();
+    const cut = [box.left - grow < clip.left, box.top - grow < clip.top,
+      box.right + grow > clip.right, box.bottom + grow > clip.bottom].filter(Boolean).length;
+    if (cut >= 3) outline = false;
+  }
   return {
     tag: e.tagName.toLowerCase(), id: e.id, text: (e.innerText || e.value || e.getAttribute('aria-label') || '').trim(),
     href: e.getAttribute('href') || '', visible: outline || style.boxShadow !== 'none',
