@@ -55,6 +55,7 @@ def walk_signed_in(page, report: AxeReport, base: str, archive: Archive) -> None
     page.fill("#username", ADMIN_USER)
     page.fill("#password", "wrong-password")
     page.click("main button[type=submit]")
+    page.wait_for_selector(".flash--error[role=alert]")
     report.check(page, "login with an error")
     sign_in(page, base)
 
@@ -105,6 +106,7 @@ def walk_anonymous(page, report: AxeReport, base: str, shares: dict[str, str]) -
     assert all(phi not in landing for phi in ("Volume", "VOL-0001", "19700101")), "the landing names the patient"
     page.fill("#password", "not-the-password")
     page.click("main button[type=submit]")
+    page.wait_for_selector(".flash--error[role=alert]")
     report.check(page, "share landing, wrong password")
     page.fill("#password", "pw-secret-1")
     page.click("main button[type=submit]")
