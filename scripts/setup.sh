@@ -11,6 +11,8 @@ packages=(orthanc orthanc-gdcm)
 if [[ "$purpose" == "test" || "$purpose" == "bench" ]]; then
   # Redis, PostgreSQL and Orthanc's PostgreSQL plugin: the scale-out test (tests/test_scaleout.py)
   packages+=(chromium redis-server postgresql orthanc-postgresql)
+  # Node's npm: axe-core for the accessibility tests (tests/axe/, tests/test_accessibility.py)
+  command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 if [[ "$purpose" == "bench" ]]; then
   # the HTTP load generator of the load test (bench/load.py)
@@ -40,6 +42,15 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -q
   "${sudo[@]}" apt-get install -y -q "${missing[@]}"
+fi
+
+# axe-core for the accessibility tests, reinstalled only when its lock file changes.
+if [[ "$purpose" == "test" ]]; then
+  axe_stamp="tests/axe/node_modules/.lock-$(sha256sum tests/axe/package-lock.json | cut -c1-16)"
+  if [[ ! -f "$axe_stamp" ]]; then
+    (cd tests/axe && npm ci --no-audit --no-fund --silent)
+    touch "$axe_stamp"
+  fi
 fi
 
 # The virtualenv, reinstalled only when requirements.txt changes.

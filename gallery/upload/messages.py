@@ -35,7 +35,6 @@ def script_messages() -> dict[str, object]:
         "study": _("Study"),
         "series": _("Series"),
         "image": _("Image"),
-        "study_alt": _("Study %(name)s", name="{name}"),
         "no_image": _("No image"),
         "no_description": _("(no description)"),
         "no_date": _("no date"),

@@ -60,6 +60,10 @@ function guardThumbnails() {
       const span = document.createElement("span");
       span.className = "thumb thumb--none";
       span.textContent = img.dataset.unavailable || "Image unavailable";
+      if (img.alt) {  // keep saying what the image was, as the server's placeholders do
+        span.setAttribute("role", "img");
+        span.setAttribute("aria-label", `${img.alt}: ${span.textContent}`);
+      }
       img.replaceWith(span);
     };
     if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) replace();

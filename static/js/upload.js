@@ -27,6 +27,19 @@
   };
   let running = false;
 
+  // The live region (role=status): its messages come from the page, so they are translated with it.
+  const announcer = document.querySelector("[data-run-announce]");
+  const ANNOUNCE_EVERY_MS = 3000; // progress at most this often, so a screen reader is not flooded
+  let announcedAt = 0;
+  // A message from the page with its {placeholders} filled in.
+  const fill = (message, values) =>
+    (message || "").replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+  function announce(message, values, always = false) {
+    if (!announcer || !message || (!always && Date.now() - announcedAt < ANNOUNCE_EVERY_MS)) return;
+    announcedAt = Date.now();
+    announcer.textContent = fill(message, values);
+  }
+
   function humanSize(size) {
     let value = size;
     for (const unit of ["B", "KB", "MB", "GB"]) {
@@ -144,7 +157,8 @@
 
   function studyCard(study) {
     const thumb = study.thumbnail_url
-      ? element("img", { class: "thumb", src: study.thumbnail_url, alt: text("study_alt", { name: study.description || study.date }),
+      ? element("img", { class: "thumb", src: study.thumbnail_url, alt: fill(run.dataset.thumbAlt,
+        { modalities: study.modalities.join("/"), study: study.description || study.date }),
         loading: "lazy", width: "256", height: "256" })
       : element("span", { class: "thumb thumb--none" }, text("no_image"));
     const chips = study.modalities.map((m) => element("abbr", { class: "chip" }, m));
@@ -168,6 +182,7 @@
       this.items = 0;
       this.studies = new Map();
       this.stopReason = "";
+      this.announcedDone = 0;
     }
 
     batches() {
@@ -301,11 +316,17 @@
       ui.status.textContent = text("progress", { done, total: this.files.length,
         sent: humanSize(Math.round(Math.min(sent, this.total))), size: humanSize(this.total) }, this.files.length);
       ui.counts.replaceChildren(countsLine(this.counts, this.items));
+      if (done > this.announcedDone) {
+        this.announcedDone = done;
+        announce(announcer?.dataset.announceProgress, { done, count: this.files.length });
+      }
     }
 
     report() {
       ui.title.textContent = text(this.stopReason ? "upload_stopped" : "upload_finished");
       ui.bar.value = ui.bar.max;
+      const result = this.stopReason ? announcer?.dataset.announceStopped : announcer?.dataset.announceFinished;
+      announce(result, this.counts, true);
       const zipNote = this.items !== this.files.length ? ` ${text("zip_note")}` : "";
       ui.status.textContent = text("you_sent", { n: this.files.length }, this.files.length) + zipNote;
       if (this.stopReason) {
@@ -347,6 +368,7 @@
     ui.studies.replaceChildren();
     window.addEventListener("beforeunload", warnBeforeLeaving);
     const upload = new Upload(files);
+    announce(announcer?.dataset.announceStart, { count: files.length }, true);
     upload.show();
     try {
       await upload.start();

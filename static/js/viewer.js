@@ -166,9 +166,19 @@ function setupViewer(root) {
   fps.addEventListener("change", () => { if (timer) start(); });
   cine.hidden = count < 2;
 
-  // A new preset applies at once.
+  // A new preset applies at once, when picked with the mouse. Arrow keys change a closed list at
+  // every press: from the keyboard the page must not reload at each step (WCAG 3.2.2), so a change
+  // made with keys applies on Enter (or the Apply button).
   root.querySelectorAll("select[data-autosubmit]").forEach((select) => {
-    select.addEventListener("change", () => select.form.requestSubmit());
+    let keyed = false;
+    select.addEventListener("pointerdown", () => { keyed = false; });
+    select.addEventListener("keydown", (event) => {
+      keyed = true;
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      select.form.requestSubmit();
+    });
+    select.addEventListener("change", () => { if (!keyed) select.form.requestSubmit(); });
   });
 
   history.replaceState(null, "", pageUrl(number));
