@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 
@@ -71,10 +72,8 @@ def test_the_embedded_orthanc_is_restarted_when_it_dies(fresh_orthanc):
         while time.monotonic() < deadline and system is None:
             time.sleep(0.1)
             if fresh_orthanc.process.pid != first:
-                try:
+                with contextlib.suppress(OrthancUnavailable):  # restarted, not listening yet
                     system = client.get_json("/system")
-                except OrthancUnavailable:
-                    pass  # restarted, not listening yet
         assert fresh_orthanc.process.pid != first
         assert system is not None and system["Name"] == "OrthancGallery"
     finally:
