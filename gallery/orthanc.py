@@ -205,9 +205,9 @@ class OrthancClient:
             backoff_factor=0.1,
             raise_on_status=False,
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("http://", self.adapter)
+        self.session.mount("https://", self.adapter)
 
     # -- transport ---------------------------------------------------------
 
@@ -248,6 +248,10 @@ class OrthancClient:
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 # (a chunked answer cut off half-way: Orthanc died while answering)
                 breaker.failure()
+                # Idle pooled connections to a node that failed are likely dead too; a POST (not
+                # retried) sent on one after Orthanc's restart would fail, and as a breaker's trial
+                # call would keep it open. Calls in flight are not affected.
+                self.adapter.poolmanager.clear()
                 last_error = exc
                 reached = reached or _reached(exc)
                 log.warning("Orthanc %s %s unreachable: %s", method, path, type(exc).__name__)

@@ -16,8 +16,8 @@ import pytest
 from pydicom.dataset import Dataset
 
 from gallery import create_app
-from gallery.dicom import format_name
 from gallery.embedded import remove_storage, start_orthanc
+from gallery.formatting import display_name
 from gallery.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_image
 
 from .conftest import LiveServer, app_config, client_for, sign_in
@@ -155,8 +155,8 @@ def assert_escaped(page: str, where: str) -> None:
 
 
 def intact_parts(item: Stored) -> list[str]:
-    """Pieces of text each page about this item must show as Orthanc decoded them."""
-    name = format_name(item.decoded["PatientName"])
+    """Pieces of text each page about this item must show as Orthanc decoded them (the name as English reads it)."""
+    name = display_name(item.decoded["PatientName"], "en")
     return [part for part in re.split(r"[\x00-\x1f\x7f]+", name) if part.strip()]
 
 
