@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, has_request_context, redirect, request
-from flask_babel import Babel, get_locale
+from flask import Blueprint, Flask, Response, g, has_request_context, redirect, request
+from flask_babel import Babel, get_locale, get_translations
 
 from .access import Permission, requires
 from .formatting import FILTERS
@@ -72,6 +72,22 @@ def vary_on_language(response: Response) -> Response:
     return response
 
 
+def _translations():  # noqa: ANN202 - gettext.NullTranslations or babel.support.Translations
+    """This request's catalogue, looked up once: Flask-Babel's own lookup costs ~20 µs a message."""
+    translations = g.get("_translations")
+    if translations is None:
+        translations = g._translations = get_translations()
+    return translations
+
+
+def template_gettext(message: str) -> str:
+    return _translations().gettext(message)
+
+
+def template_ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations().ngettext(singular, plural, n)
+
+
 def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
@@ -79,5 +95,7 @@ def init_i18n(app: Flask) -> None:
     app.register_blueprint(bp)
     app.after_request(vary_on_language)
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts {% trans %} blocks
+    # Jinja's new-style gettext escapes and fills `%(name)s` itself; it only needs the lookup.
+    app.jinja_env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links, here=here)
