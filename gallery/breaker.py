@@ -40,6 +40,7 @@ class CircuitBreaker:
         In half-open only one caller at a time gets True (the trial); the others wait up to
         `wait` seconds for its outcome, so that a recovered Orthanc (trials take milliseconds)
         serves a burst of calls, such as an upload's parallel files, without refusing most of it.
+        When open, a caller whose `wait` outlasts the rest of the cooldown waits for it too.
         """
         if self.state == CLOSED:  # the hot path: no lock
             return True
@@ -54,8 +55,16 @@ class CircuitBreaker:
                     self.state, self.opened_at = HALF_OPEN, now
                     return True
                 remaining = deadline - time.monotonic()
-                if self.state == OPEN or remaining <= 0:
+                if remaining <= 0:
                     return False
+                if self.state == OPEN:
+                    # A caller that may wait longer than the cooldown has left (an upload's file)
+                    # waits for the trial rather than failing on a node that may be back by then.
+                    until_trial = self.cooldown - (now - self.opened_at)
+                    if until_trial > remaining:
+                        return False
+                    self._changed.wait(until_trial)
+                    continue
                 self._changed.wait(remaining)
 
     def success(self) -> None:

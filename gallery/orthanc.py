@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from .breaker import Bulkhead, CircuitBreaker
+from .breaker import CLOSED, Bulkhead, CircuitBreaker
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +241,10 @@ class OrthancClient:
             # Wait for a half-open node's trial call only when no other node is left to try.
             if not breaker.allow(wait if attempt == len(self.bases) - 1 else 0.0):
                 continue  # open: this node failed again and again; do not wait for it
+            if breaker.state != CLOSED:
+                # The trial call: pooled connections from before the failures may be dead (a proxy
+                # in front of Orthanc can keep them open), and one of them would fail the trial.
+                self.adapter.poolmanager.clear()
             if hasattr(kwargs.get("data"), "seek"):
                 kwargs["data"].seek(0)  # a file body is sent again whole to the next node
             try:

@@ -144,9 +144,30 @@ def test_client_with_an_open_breaker_refuses_at_once_and_says_nothing_was_sent(o
             assert failed.value.reached  # the connection was made, then dropped
         connections = proxy.connections
         with pytest.raises(OrthancUnavailable) as refused:
-            client.store_instance(b"not sent")
+            client.request("POST", "/instances", data=b"not sent", queue_wait=1.0)
         assert not refused.value.reached and 25 < refused.value.retry_after <= 30
         assert proxy.connections == connections
+    finally:
+        proxy.close()
+
+
+def test_a_call_that_may_wait_past_the_cooldown_waits_for_the_trial(orthanc_server):
+    """An upload's file (which may wait long) is not refused by a breaker about to try again."""
+    proxy = FaultProxy(orthanc_server.port)
+    try:
+        client = OrthancClient(
+            proxy.url, orthanc_server.user, orthanc_server.password, breaker_failures=2, breaker_cooldown=0.5
+        )
+        proxy.drop()
+        for _ in range(2):
+            with pytest.raises(OrthancUnavailable):
+                client.get_json("/system")
+        proxy.pass_through()
+        with pytest.raises(OrthancUnavailable):
+            client.request("GET", "/system", queue_wait=0.1)  # would have to wait longer than it may
+        started = time.monotonic()
+        assert client.request("GET", "/system", queue_wait=5).json()["Version"]
+        assert 0.2 < time.monotonic() - started < 3  # it waited for the cooldown, then was the trial
     finally:
         proxy.close()
 
