@@ -13,16 +13,22 @@ NON_IMAGE_MODALITIES = frozenset(
 )
 
 
+def parse_dicom_date(value: str) -> date | None:
+    """`YYYYMMDD` (DA), ISO `YYYY-MM-DD` or ACR-NEMA `YYYY.MM.DD`; None for anything else."""
+    digits = (value or "").strip().replace("-", "").replace(".", "")
+    if len(digits) != 8 or not digits.isdigit() or len((value or "").strip()) not in (8, 10):
+        return None
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+
+
 def format_date(value: str | None) -> str:
     """DICOM DA `YYYYMMDD` → ISO `YYYY-MM-DD` when it is a real date; anything else is returned trimmed."""
     value = (value or "").strip()
-    if len(value) == 8 and value.isdigit():
-        try:
-            date(int(value[:4]), int(value[4:6]), int(value[6:]))
-        except ValueError:
-            return value
-        return f"{value[:4]}-{value[4:6]}-{value[6:]}"
-    return value
+    parsed = parse_dicom_date(value) if len(value) == 8 else None
+    return parsed.isoformat() if parsed else value
 
 
 def format_time(value: str | None) -> str:

@@ -44,9 +44,13 @@ CUT_OFF = _l(
 )
 
 
+def _title(status: int) -> str:
+    return str(TITLES.get(status) or _("Error"))
+
+
 def error_response(status: int, message: str) -> Response:
     """The error page (errors/<status>.html, else errors/error.html) or its JSON twin."""
-    title = str(TITLES.get(status) or _("Error"))
+    title = _title(status)
     message = str(message)
     if wants_json():
         response = jsonify({"error": {"status": status, "title": title, "message": message}})
@@ -99,7 +103,7 @@ def _described(error: HTTPException) -> str:
     """
     description = error.description
     if description is None or description == type(error).description:
-        return str(TITLES.get(error.code or 500) or _("Error"))
+        return _title(error.code or 500)
     return str(description)
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from functools import lru_cache
 
 from babel import dates, numbers
 from flask_babel import get_locale
+
+from .dicom import parse_dicom_date
 
 #: Scripts written family name first, without a space: Hangul, Han, kana.
 CJK = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]")
@@ -87,17 +89,6 @@ def person_name(value: object) -> str:
     if raw is None:
         return str(value or "")
     return display_name(raw, _locale())
-
-
-def parse_dicom_date(value: str) -> date | None:
-    """`YYYYMMDD` (DA), ISO `YYYY-MM-DD` or ACR-NEMA `YYYY.MM.DD`; None for anything else."""
-    digits = (value or "").strip().replace("-", "").replace(".", "")
-    if len(digits) != 8 or not digits.isdigit() or len((value or "").strip()) not in (8, 10):
-        return None
-    try:
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-    except ValueError:
-        return None
 
 
 def parse_dicom_time(value: str) -> time | None:

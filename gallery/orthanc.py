@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from .breaker import CLOSED, Bulkhead, CircuitBreaker
+from .breaker import Bulkhead, CircuitBreaker
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +241,6 @@ class OrthancClient:
             # Wait for a half-open node's trial call only when no other node is left to try.
             if not breaker.allow(wait if attempt == len(self.bases) - 1 else 0.0):
                 continue  # open: this node failed again and again; do not wait for it
-            if breaker.state != CLOSED:
-                # The trial call: pooled connections from before the failures may be dead (a proxy
-                # in front of Orthanc can keep them open), and one of them would fail the trial.
-                self.adapter.poolmanager.clear()
             if hasattr(kwargs.get("data"), "seek"):
                 kwargs["data"].seek(0)  # a file body is sent again whole to the next node
             try:
@@ -252,9 +248,9 @@ class OrthancClient:
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 # (a chunked answer cut off half-way: Orthanc died while answering)
                 breaker.failure()
-                # Idle pooled connections to a node that failed are likely dead too; a POST (not
-                # retried) sent on one after Orthanc's restart would fail, and as a breaker's trial
-                # call would keep it open. Calls in flight are not affected.
+                # Idle pooled connections to a node that failed are likely dead too (a proxy in front
+                # of Orthanc can keep them open): a POST (not retried) or a breaker's trial call sent
+                # on one after Orthanc's restart would fail. Calls in flight are not affected.
                 self.adapter.poolmanager.clear()
                 last_error = exc
                 reached = reached or _reached(exc)

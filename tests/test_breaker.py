@@ -130,6 +130,17 @@ def test_bulkhead_caps_calls_in_flight_and_waits_only_so_long():
     assert all(unlimited.enter(0) for _ in range(100))
 
 
+def trip(client: OrthancClient, proxy: FaultProxy, failures: int = 2) -> list[OrthancUnavailable]:
+    """Make the proxy drop every connection until `failures` calls failed: a breaker of that threshold opens."""
+    proxy.drop()
+    caught = []
+    for _ in range(failures):
+        with pytest.raises(OrthancUnavailable) as failed:
+            client.get_json("/system")
+        caught.append(failed.value)
+    return caught
+
+
 def test_client_with_an_open_breaker_refuses_at_once_and_says_nothing_was_sent(orthanc_server):
     proxy = FaultProxy(orthanc_server.port)
     try:
@@ -137,11 +148,7 @@ def test_client_with_an_open_breaker_refuses_at_once_and_says_nothing_was_sent(o
             proxy.url, orthanc_server.user, orthanc_server.password, breaker_failures=2, breaker_cooldown=30
         )
         assert client.get_json("/system")["Version"]
-        proxy.drop()
-        for _ in range(2):
-            with pytest.raises(OrthancUnavailable) as failed:
-                client.get_json("/system")
-            assert failed.value.reached  # the connection was made, then dropped
+        assert all(failure.reached for failure in trip(client, proxy))  # connections made, then dropped
         connections = proxy.connections
         with pytest.raises(OrthancUnavailable) as refused:
             client.request("POST", "/instances", data=b"not sent", queue_wait=1.0)
@@ -158,10 +165,7 @@ def test_a_call_that_may_wait_past_the_cooldown_waits_for_the_trial(orthanc_serv
         client = OrthancClient(
             proxy.url, orthanc_server.user, orthanc_server.password, breaker_failures=2, breaker_cooldown=0.5
         )
-        proxy.drop()
-        for _ in range(2):
-            with pytest.raises(OrthancUnavailable):
-                client.get_json("/system")
+        trip(client, proxy)
         proxy.pass_through()
         with pytest.raises(OrthancUnavailable):
             client.request("GET", "/system", queue_wait=0.1)  # would have to wait longer than it may

@@ -27,13 +27,20 @@
   };
   let running = false;
 
+  // `template` as parts, each `{name}` replaced by `values[name]` (text or a node) where given.
+  function parts(template, values) {
+    return template.split(/(\{\w+\})/).filter(Boolean).map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      return name && name in values ? values[name] : part;
+    });
+  }
+
   // The live region (role=status): its messages come from the page, so they are translated with it.
   const announcer = document.querySelector("[data-run-announce]");
   const ANNOUNCE_EVERY_MS = 3000; // progress at most this often, so a screen reader is not flooded
   let announcedAt = 0;
   // A message from the page with its {placeholders} filled in.
-  const fill = (message, values) =>
-    (message || "").replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+  const fill = (message, values) => parts(message || "", values).join("");
   function announce(message, values, always = false) {
     if (!announcer || !message || (!always && Date.now() - announcedAt < ANNOUNCE_EVERY_MS)) return;
     announcedAt = Date.now();
@@ -52,12 +59,8 @@
   // A message in the page's language as parts: `{name}` filled from `values` (text or nodes); a [one, many]
   // pair is chosen by `count`.
   function say(key, values = {}, count = null) {
-    let template = MESSAGES[key];
-    if (Array.isArray(template)) template = template[count === 1 ? 0 : 1];
-    return template.split(/(\{\w+\})/).filter(Boolean).map((part) => {
-      const name = /^\{(\w+)\}$/.exec(part)?.[1];
-      return name && name in values ? values[name] : part;
-    });
+    const template = MESSAGES[key];
+    return parts(Array.isArray(template) ? template[count === 1 ? 0 : 1] : template, values);
   }
   const text = (key, values, count) => say(key, values, count).join("");
 
