@@ -190,9 +190,11 @@ def test_client_bulkhead_turns_away_calls_beyond_its_cap(orthanc_server):
             client.get_json("/statistics")
         assert not turned_away.value.reached
         holder.join()
+        assert [path for _, path in proxy.requests] == ["/system"]  # the call turned away was never sent
         proxy.pass_through()
         assert client.get_json("/statistics")["CountInstances"] >= 0
-        assert [path for _, path in proxy.requests] == ["/system", "/statistics"]
+        # (a GET on a keep-alive connection Orthanc closed meanwhile is sent again: one or two requests)
+        assert {path for _, path in proxy.requests[1:]} == {"/statistics"}
     finally:
         proxy.close()
 
