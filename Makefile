@@ -3,13 +3,18 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?= --patients 1000,10000
 LOAD_ARGS ?=
 
-.PHONY: run test lint bench load messages setup-run setup-test setup-bench
+.PHONY: run test test-orthanc-1.12 lint bench load messages setup-run setup-test setup-bench
 
 run: setup-run
 	.venv/bin/python -m gallery.launch
 
 test: setup-test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# The whole suite against Debian 13's Orthanc 1.12.7, run from a Debian 13 chroot on any Debian machine
+# (README, "Orthanc versions"; needs root). Not part of .ci/run, which tests the machine's own Orthanc.
+test-orthanc-1.12: setup-test
+	ORTHANC_BINARY="$$(scripts/orthanc-debian13.sh)" .venv/bin/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks (README, "Benchmarks"): builds the synthetic archives once under bench/data/.
 bench: setup-bench
