@@ -6,7 +6,7 @@ LOAD_ARGS ?=
 .PHONY: run test test-orthanc-1.12 lint bench load messages setup-run setup-test setup-bench
 
 run: setup-run
-	.venv/bin/python -m gallery.launch
+	.venv/bin/python -m scripts.launch
 
 test: setup-test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)

@@ -75,7 +75,7 @@ MPR_MIN_SLICES = 5
 MPR_MAX_VOXELS = 64 * 1024**2
 MPR_CACHE_BYTES = 512 * 1024**2
 
-#: Flask-WTF: tokens are checked by gallery.security (which exempts clients that
+#: Flask-WTF: tokens are checked by gallery.web.guards (which exempts clients that
 #: authenticate with an Authorization header) and stay valid for a working day.
 WTF_CSRF_CHECK_DEFAULT = False
 WTF_CSRF_TIME_LIMIT = 8 * 3600
@@ -112,7 +112,7 @@ SHARE_DEFAULT_EXPIRY = 86400
 
 #: Largest accepted request body, in bytes: the total of one upload (all its files
 #: and ZIPs). Larger requests get a 413 page (or JSON) naming the limit. Uploaded
-#: files are spooled to a temporary file (see gallery/spool.py), never held in memory.
+#: files are spooled to a temporary file (see gallery/web/spool.py), never held in memory.
 MAX_CONTENT_LENGTH = 2 * 1024**3
 #: Files in one upload request (Flask's default of 1,000 would refuse a large folder
 #: sent by the plain form; the page sends small batches when JavaScript is on).

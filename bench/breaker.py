@@ -12,10 +12,10 @@ import tempfile
 import time
 import timeit
 
-from gallery.breaker import Bulkhead, CircuitBreaker
-from gallery.embedded import remove_storage, start_orthanc
-from gallery.orthanc import OrthancClient
-from gallery.synthetic import PatientInfo, StudyInfo, small_study
+from gallery.orthanc.breaker import Bulkhead, CircuitBreaker
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import remove_storage, start_orthanc
+from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
 
 class NoBreaker:

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from gallery import create_app
-from gallery.embedded import remove_storage, start_orthanc
 from gallery.extensions import cache
-from gallery.orthanc import OrthancClient
-from gallery.synthetic import PatientInfo, StudyInfo, mr_volume, small_study
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import remove_storage, start_orthanc
+from scripts.synthetic import PatientInfo, StudyInfo, mr_volume, small_study
 
 from .measure import SERVER_TIMING
 from .processes import BENCH_PASSWORD, BENCH_USER

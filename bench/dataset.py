@@ -29,9 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gallery.embedded import EmbeddedOrthanc, start_orthanc
-from gallery.orthanc import OrthancClient
-from gallery.synthetic import (
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import EmbeddedOrthanc, start_orthanc
+from scripts.synthetic import (
     PatientInfo,
     StudyInfo,
     ct_volume,

@@ -29,9 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from gallery.demo import load_demo_data
-from gallery.embedded import EmbeddedOrthanc
-from gallery.orthanc import OrthancClient
+from gallery.orthanc.client import OrthancClient
+from scripts.demo import load_demo_data
+from scripts.embedded import EmbeddedOrthanc
 from tests.services import start_redis
 
 from . import serverlog

@@ -10,8 +10,8 @@ from unittest import mock
 
 import redis
 
-from gallery.embedded import EmbeddedOrthanc, free_port
-from gallery.launch import GalleryServer, start_gunicorn
+from scripts.embedded import EmbeddedOrthanc, free_port
+from scripts.launch import GalleryServer, start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The gallery account the benchmarks browse with (created at start as the first admin),

@@ -43,10 +43,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from gallery.catalog import Catalog
-from gallery.embedded import EmbeddedOrthanc
-from gallery.launch import GalleryServer
-from gallery.orthanc import OrthancClient
+from gallery.archive.index import Catalog
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import EmbeddedOrthanc
+from scripts.launch import GalleryServer
 from tests.services import start_redis
 
 from .dataset import Landmarks, open_archive

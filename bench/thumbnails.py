@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from gallery.embedded import EmbeddedOrthanc
+from scripts.embedded import EmbeddedOrthanc
 
 from .measure import Throughput, throughput
 from .processes import GALLERY_HEADERS, Gallery, cpu_seconds

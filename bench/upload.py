@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.upload [--files 400] [--repeat 3] [--zip-mb 1024]      (or: make bench)
 
-Starts a private Orthanc (gallery/embedded.py) and the gallery under gunicorn with the repository's
-gunicorn.conf.py, generates DICOM with gallery/synthetic.py (fresh UIDs for every run, so each run
+Starts a private Orthanc (scripts/embedded.py) and the gallery under gunicorn with the repository's
+gunicorn.conf.py, generates DICOM with scripts/synthetic.py (fresh UIDs for every run, so each run
 stores new instances), and measures:
 
 - straight to Orthanc: one `POST /instances` per file, one at a time and 4 at a time;
@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 import requests
 
-from gallery.embedded import EmbeddedOrthanc, free_port, remove_storage, start_orthanc
-from gallery.launch import GalleryServer, start_gunicorn
-from gallery.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_study
+from scripts.embedded import EmbeddedOrthanc, free_port, remove_storage, start_orthanc
+from scripts.launch import GalleryServer, start_gunicorn
+from scripts.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_study
 
 from .processes import BENCH_PASSWORD, BENCH_USER, gallery_env
 

@@ -41,11 +41,11 @@ sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402
 from bench.processes import BENCH_PASSWORD, BENCH_USER, gallery_env, rss_mb  # noqa: E402
-from gallery.demo import upload  # noqa: E402
-from gallery.embedded import free_port, remove_storage, start_orthanc  # noqa: E402
-from gallery.launch import GalleryServer, start_gunicorn  # noqa: E402
-from gallery.orthanc import OrthancClient  # noqa: E402
-from gallery.synthetic import PatientInfo, StudyInfo, mr_volume  # noqa: E402
+from gallery.orthanc.client import OrthancClient  # noqa: E402
+from scripts.demo import upload  # noqa: E402
+from scripts.embedded import free_port, remove_storage, start_orthanc  # noqa: E402
+from scripts.launch import GalleryServer, start_gunicorn  # noqa: E402
+from scripts.synthetic import PatientInfo, StudyInfo, mr_volume  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "viewer.json"
 

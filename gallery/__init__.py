@@ -12,17 +12,17 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as default_config
 
-from .accounts.throttle import init_throttle
-from .assets import register_static
-from .audit import register_audit
-from .database import init_database
-from .errors import register_errorhandlers
+from .access.audit import register_audit
+from .access.throttle import init_throttle
 from .extensions import cache, csrf, init_orthanc, login_manager
-from .i18n import init_i18n
-from .params import OrthancIdConverter, RowIdConverter
-from .security import register_guards
-from .spool import SpoolingRequest
-from .templating import register_template_helpers
+from .store.database import init_database
+from .web.assets import register_static
+from .web.errors import register_errorhandlers
+from .web.guards import register_guards
+from .web.i18n import init_i18n
+from .web.params import OrthancIdConverter, RowIdConverter
+from .web.spool import SpoolingRequest
+from .web.templating import register_template_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +61,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import stack, voxels
+    from .imaging import stack, voxels
 
     if app.config["CACHE_TYPE"].endswith("RedisCache"):
         # An unreachable Redis must fail fast; the gallery then goes without it a while (caching.py).
@@ -78,14 +78,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .accounts.views import bp as accounts_bp
-    from .admin.views import bp as admin_bp
-    from .browse import bp as browse_bp
-    from .health import bp as health_bp
-    from .previews import bp as previews_bp
-    from .shares.views import bp as shares_bp
-    from .upload import bp as upload_bp
-    from .viewer import bp as viewer_bp
+    from .blueprints.accounts.views import bp as accounts_bp
+    from .blueprints.admin.views import bp as admin_bp
+    from .blueprints.browse.views import bp as browse_bp
+    from .blueprints.health.views import bp as health_bp
+    from .blueprints.previews.views import bp as previews_bp
+    from .blueprints.shares.views import bp as shares_bp
+    from .blueprints.upload.views import bp as upload_bp
+    from .blueprints.viewer.views import bp as viewer_bp
 
     blueprints = (browse_bp, previews_bp, viewer_bp, upload_bp, accounts_bp, shares_bp, admin_bp, health_bp)
     for blueprint in blueprints:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from .accounts.users import (
+from scripts.demo import load_demo_data
+
+from .access.users import (
     AccountError,
     all_users,
     create_user,
@@ -15,9 +17,8 @@ from .accounts.users import (
     set_password,
     set_role,
 )
-from .database import init_db
-from .demo import load_demo_data
 from .extensions import invalidate_catalog, orthanc
+from .store.database import init_db
 
 ROLES = click.Choice(["viewer", "uploader", "admin"])
 

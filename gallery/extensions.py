@@ -10,8 +10,9 @@ from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from .catalog import Catalog
-from .orthanc import OrthancClient, OrthancUnavailable
+from .archive.index import Catalog
+from .orthanc.client import OrthancClient
+from .orthanc.errors import OrthancUnavailable
 
 cache = Cache()
 csrf = CSRFProtect()

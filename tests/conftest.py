@@ -16,9 +16,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from gallery import create_app
-from gallery.accounts.users import create_user, find_user
-from gallery.embedded import EmbeddedOrthanc, remove_storage, start_orthanc
-from gallery.orthanc import OrthancClient
+from gallery.access.users import create_user, find_user
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import EmbeddedOrthanc, remove_storage, start_orthanc
 
 from .data import Archive, load_archive
 

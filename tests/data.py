@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gallery.demo import pydicom_test_files
-from gallery.orthanc import OrthancClient, OrthancError
-from gallery.synthetic import PatientInfo, StudyInfo, mr_volume, small_study
+from gallery.orthanc.client import OrthancClient
+from gallery.orthanc.errors import OrthancError
+from scripts.demo import pydicom_test_files
+from scripts.synthetic import PatientInfo, StudyInfo, mr_volume, small_study
 
 KOREAN = PatientInfo("홍^길동", "KR-0001", "19850101", "M")
 # All three PN groups, as Korean hospitals write them: alphabetic = ideographic (Hanja) = phonetic (Hangul).

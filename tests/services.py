@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from gallery.embedded import POSTGRESQL_INDEX_PLUGIN, free_port
+from scripts.embedded import POSTGRESQL_INDEX_PLUGIN, free_port
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gallery.access import permission_of
+from gallery.access.permissions import permission_of
 
 from .conftest import client_for
 

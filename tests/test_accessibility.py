@@ -12,8 +12,8 @@ from datetime import timedelta
 
 import pytest
 
-from gallery.accounts.users import find_user
-from gallery.shares.service import create_share, revoke
+from gallery.access.shares import create_share, revoke
+from gallery.access.users import find_user
 
 from .a11y import AxeReport, axe_context, upload_payloads
 from .conftest import ADMIN_USER, sign_in

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import text
 
 from gallery import create_app
-from gallery.accounts.users import find_user
+from gallery.access.users import find_user
 from gallery.extensions import db
-from gallery.orthanc import OrthancClient, OrthancNotFound
-from gallery.synthetic import PatientInfo, StudyInfo, small_study
+from gallery.orthanc.client import OrthancClient
+from gallery.orthanc.errors import OrthancNotFound
+from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER, add_user, app_config, client_for, csrf_token
 from .data import Archive

@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from gallery.breaker import CLOSED, HALF_OPEN, OPEN, Bulkhead, CircuitBreaker
-from gallery.orthanc import OrthancClient, OrthancUnavailable
+from gallery.orthanc.breaker import CLOSED, HALF_OPEN, OPEN, Bulkhead, CircuitBreaker
+from gallery.orthanc.client import OrthancClient
+from gallery.orthanc.errors import OrthancUnavailable
 
 from .faultproxy import FaultProxy
 

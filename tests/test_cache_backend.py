@@ -22,12 +22,12 @@ def test_pages_and_images_are_served_from_orthanc_while_redis_is_down(orthanc_se
         app_config(orthanc_server, CACHE_TYPE="RedisCache", CACHE_REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0")
     )
     client = client_for(app)
-    with caplog.at_level(logging.WARNING, logger="gallery.caching"):
+    with caplog.at_level(logging.WARNING, logger="gallery.archive.cache"):
         assert client.get("/patients").status_code == 200
         study = client.get(f"/studies/{archive.korean.study}")
         assert study.status_code == 200 and "Chest CT" in study.get_data(as_text=True)
         thumbnail = client.get(f"/instances/{archive.korean.instance}/thumbnail")
         assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
-    warnings = [r for r in caplog.records if r.name == "gallery.caching"]
+    warnings = [r for r in caplog.records if r.name == "gallery.archive.cache"]
     assert len(warnings) == 1  # then the cache is left alone for a while, not retried on every call
     assert "ConnectionError" in warnings[0].getMessage()

@@ -7,12 +7,12 @@ import socket
 import time
 from pathlib import Path
 
-from gallery.catalog import Catalog
-from gallery.dicom import fold
-from gallery.embedded import remove_storage, start_orthanc
-from gallery.orthanc import OrthancClient
-from gallery.synthetic import PatientInfo, StudyInfo, small_study
-from gallery.textsearch import KeyIndex, name_variants, wildcard_matcher
+from gallery.archive.index import Catalog
+from gallery.archive.search import KeyIndex, name_variants, wildcard_matcher
+from gallery.dicom.values import fold
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import remove_storage, start_orthanc
+from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
 
 def client_for(server) -> OrthancClient:
@@ -115,7 +115,7 @@ def test_warm_up_with_orthanc_down_only_logs(caplog):
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]
     index = Catalog(OrthancClient(f"http://127.0.0.1:{closed}/", retries=0), poll_seconds=60)
-    with caplog.at_level(logging.WARNING, logger="gallery.catalog"):
+    with caplog.at_level(logging.WARNING, logger="gallery.archive.index"):
         index.build_in_background().join(timeout=10)
     assert index.rebuilds == 0 and "warm-up failed" in caplog.text
 

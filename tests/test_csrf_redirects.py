@@ -14,12 +14,12 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from gallery import create_app
-from gallery.accounts.models import AuditEvent, ShareLink, User
-from gallery.accounts.users import create_user, find_user
-from gallery.embedded import remove_storage, start_orthanc
+from gallery.access.shares import create_share
+from gallery.access.users import create_user, find_user
 from gallery.extensions import db
-from gallery.shares.service import create_share
-from gallery.synthetic import PatientInfo, StudyInfo, small_study
+from gallery.store.models import AuditEvent, ShareLink, User
+from scripts.embedded import remove_storage, start_orthanc
+from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER, app_config, client_for, csrf_token
 

@@ -9,9 +9,10 @@ import time
 import pytest
 
 from gallery import create_app
-from gallery.demo import ORTHANC_KILLERS, load_demo_data, pydicom_test_files
-from gallery.embedded import remove_storage, start_orthanc
-from gallery.orthanc import OrthancClient, OrthancUnavailable
+from gallery.orthanc.client import OrthancClient
+from gallery.orthanc.errors import OrthancUnavailable
+from scripts.demo import ORTHANC_KILLERS, load_demo_data, pydicom_test_files
+from scripts.embedded import remove_storage, start_orthanc
 
 from .conftest import app_config, client_for
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from gallery import create_app
-from gallery.access import Permission, requires
+from gallery.access.permissions import Permission, requires
 
 from .conftest import app_config, client_for
 from .data import Archive

@@ -13,9 +13,9 @@ import itertools
 import pytest
 
 from gallery import create_app
-from gallery.embedded import EmbeddedOrthanc
-from gallery.orthanc import OrthancClient
-from gallery.upload import ingest
+from gallery.blueprints.upload import ingest
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import EmbeddedOrthanc
 
 from .conftest import app_config, client_for
 from .faultproxy import FaultProxy

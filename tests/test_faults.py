@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from gallery import create_app
-from gallery.embedded import EmbeddedOrthanc, free_port, remove_storage, start_orthanc
-from gallery.launch import start_gunicorn
+from scripts.embedded import EmbeddedOrthanc, free_port, remove_storage, start_orthanc
+from scripts.launch import start_gunicorn
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER, app_config, client_for, new_database_url
 from .faultproxy import FaultProxy

@@ -1,4 +1,4 @@
-"""Names, dates, times, numbers and sizes as each language reads them (gallery/formatting.py)."""
+"""Names, dates, times, numbers and sizes as each language reads them (gallery/web/formatting.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from flask_babel import force_locale
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gallery.dicom import format_date, format_name, format_time
-from gallery.formatting import dicom_date, dicom_time, display_name, file_size, moment, number, person_name
-from gallery.i18n import init_i18n
+from gallery.dicom.values import format_date, format_name, format_time
+from gallery.web.formatting import dicom_date, dicom_time, display_name, file_size, moment, number, person_name
+from gallery.web.i18n import init_i18n
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gallery import create_app
-from gallery.accounts.users import create_user, find_user
-from gallery.shares.service import create_share
+from gallery.access.shares import create_share
+from gallery.access.users import create_user, find_user
 
 from .conftest import app_config, client_for, csrf_token
 from .data import Archive

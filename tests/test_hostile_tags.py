@@ -16,9 +16,9 @@ import pytest
 from pydicom.dataset import Dataset
 
 from gallery import create_app
-from gallery.embedded import remove_storage, start_orthanc
-from gallery.formatting import display_name
-from gallery.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_image
+from gallery.web.formatting import display_name
+from scripts.embedded import remove_storage, start_orthanc
+from scripts.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_image
 
 from .conftest import LiveServer, app_config, client_for, sign_in
 

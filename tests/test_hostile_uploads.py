@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from gallery import create_app
-from gallery.synthetic import PatientInfo, StudyInfo, small_study
-from gallery.upload.sources import NESTED_ZIP_REASON
+from gallery.blueprints.upload.sources import NESTED_ZIP_REASON
+from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER, LiveServer, app_config, client_for
 from .test_upload import make_zip, outcomes, report_of

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from gallery.orthanc import (
+from gallery.orthanc.client import OrthancClient
+from gallery.orthanc.errors import (
     OrthancBadRequest,
-    OrthancClient,
     OrthancNotFound,
     OrthancUnauthorized,
     OrthancUnavailable,

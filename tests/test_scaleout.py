@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from gallery.embedded import EmbeddedOrthanc, free_port, postgresql_index_config, start_orthanc
-from gallery.launch import GalleryServer, start_gunicorn
-from gallery.orthanc import OrthancClient
-from gallery.synthetic import PatientInfo, StudyInfo, small_study
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import EmbeddedOrthanc, free_port, postgresql_index_config, start_orthanc
+from scripts.launch import GalleryServer, start_gunicorn
+from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER, orthanc_calls
 from .services import gallery_get, missing_services, start_postgresql, start_redis

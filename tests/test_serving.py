@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from gallery.embedded import free_port
-from gallery.launch import start_gunicorn
+from scripts.embedded import free_port
+from scripts.launch import start_gunicorn
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER
 from .services import gallery_get

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from gallery import create_app
-from gallery.accounts.models import ShareLink
 from gallery.extensions import db
+from gallery.store.models import ShareLink
 
 from .conftest import add_user, app_config, client_for, csrf_token, sign_in
 from .data import HTML_NAME, VOLUME_PATIENT, Archive

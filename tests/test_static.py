@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gallery.assets import fingerprinted_name, resolve
+from gallery.web.assets import fingerprinted_name, resolve
 
 YEAR = 365 * 24 * 3600
 

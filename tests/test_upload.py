@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 from gallery import create_app
-from gallery.embedded import EmbeddedOrthanc
-from gallery.orthanc import OrthancClient
-from gallery.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_study
-from gallery.upload import ingest, sources
+from gallery.blueprints.upload import ingest, sources
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import EmbeddedOrthanc
+from scripts.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_study
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER, app_config, client_for
 from .data import pydicom_file

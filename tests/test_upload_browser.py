@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from gallery import create_app
-from gallery.embedded import EmbeddedOrthanc
-from gallery.orthanc import OrthancClient
-from gallery.synthetic import PatientInfo, StudyInfo, small_study
+from gallery.orthanc.client import OrthancClient
+from scripts.embedded import EmbeddedOrthanc
+from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
 from .conftest import LiveServer, app_config, sign_in
 from .test_browser import assert_images_loaded

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gallery.access import Permission, permission_of
-from gallery.synthetic import phantom_volume
-from gallery.volume import spread
+from gallery.access.permissions import Permission, permission_of
+from gallery.dicom.geometry import spread
+from scripts.synthetic import phantom_volume
 
 from .data import VOLUME_PIXEL_SPACING, VOLUME_SIZE, VOLUME_SLICE_SPACING, VOLUME_SLICES, Archive
 from .test_browse import orthanc_calls
@@ -230,8 +230,8 @@ def test_viewing_needs_view_and_downloads_need_download(app):
 
 
 def test_forgetting_a_series_drops_its_built_stack(app, client, archive: Archive):
+    from gallery.archive.loaders import forget
     from gallery.extensions import cache
-    from gallery.hierarchy import forget
 
     series = archive.volume_series
     client.get(f"/series/{series}/view")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gallery.synthetic import phantom_volume
-from gallery.volume import describe, display_size, layouts, native_plane, plane_position, reformat, spread
+from gallery.dicom.geometry import describe, display_size, layouts, native_plane, plane_position, reformat, spread
+from scripts.synthetic import phantom_volume
 
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 CORONAL = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)

@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 
-from gallery.lru import LRU
-from gallery.voxels import compact, parse_npy
+from gallery.imaging.lru import LRU
+from gallery.imaging.voxels import compact, parse_npy
 
 
 def npy(array: np.ndarray) -> bytes:

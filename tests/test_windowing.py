@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from gallery.windowing import (
+from gallery.dicom.windowing import (
     CT_PRESETS,
     Stats,
     Window,

@@ -12,7 +12,7 @@
   const BATCH_BYTES = 8 * 1024 * 1024; // small files travel together, up to this many bytes...
   const BATCH_FILES = 32; // ...or this many files per request
   const PARALLEL = 2; // requests at once: one uploads while the server stores the other
-  const MESSAGES = JSON.parse(form.dataset.messages || "{}"); // the page's language (gallery/upload/messages.py)
+  const MESSAGES = JSON.parse(form.dataset.messages || "{}"); // the page's language (gallery/blueprints/upload/messages.py)
   const LABELS = Object.fromEntries(MESSAGES.outcomes); // in the report's order: stored, already stored, ...
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
   const batchCap = Math.min(BATCH_BYTES, maxBytes * 0.9); // a batch must stay under the server's limit

@@ -1,1 +1,0 @@
-"""Accounts: users and roles, sign-in, throttling of failed sign-ins."""

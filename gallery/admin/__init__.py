@@ -1,1 +1,0 @@
-"""Administration: users, the audit log, deletions."""

@@ -1,0 +1,1 @@
+"""What Orthanc holds, as the gallery reads it: levels, models, loaders, list index, cache."""

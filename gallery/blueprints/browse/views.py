@@ -1,0 +1,121 @@
+"""Browse pages: home, patient and study lists, and one page per resource."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, abort, current_app, redirect, url_for
+from flask_babel import gettext as _
+
+from ...access.permissions import Permission, requires
+from ...archive.loaders import cached_json, load_instance, load_patient, load_series, load_study
+from ...archive.paging import paginate
+from ...extensions import catalog, orthanc
+from ...web.downloads import orthanc_download
+from ...web.params import date_arg, int_arg, modality_arg, page_arg, text_arg
+from ...web.responses import respond
+from ...web.vocabulary import term
+from . import bp
+
+RECENT_STUDIES = 12
+
+
+@bp.get("/")
+@requires(Permission.VIEW)
+def home() -> Response:
+    index = catalog()
+    return respond(
+        "browse/home.html",
+        statistics=index.statistics(),
+        recent_studies=index.studies()[:RECENT_STUDIES],
+        modalities=index.modalities(),
+    )
+
+
+@bp.get("/patients")
+@requires(Permission.VIEW)
+def patients() -> Response:
+    query = text_arg("q")
+    page = paginate(catalog().patients(query), page_arg(), current_app.config["PAGE_SIZE"])
+    return respond("browse/patients.html", query=query, patients=page)
+
+
+@bp.get("/studies")
+@requires(Permission.VIEW)
+def studies() -> Response:
+    filters = {
+        "q": text_arg("q"),
+        "modality": modality_arg(),
+        "from": date_arg("from"),
+        "to": date_arg("to"),
+    }
+    if filters["from"] and filters["to"] and filters["from"] > filters["to"]:
+        abort(400, _("The 'from' date is after the 'to' date."))
+    index = catalog()
+    rows = index.studies(filters["q"], filters["modality"], filters["from"], filters["to"])
+    page = paginate(rows, page_arg(), current_app.config["PAGE_SIZE"])
+    return respond("browse/studies.html", filters=filters, studies=page, modalities=index.modalities())
+
+
+@bp.get("/patients/<oid:patient_id>")
+@requires(Permission.VIEW)
+def patient(patient_id: str) -> Response:
+    return respond("browse/patient.html", patient=load_patient(patient_id))
+
+
+@bp.get("/studies/<oid:study_id>")
+@requires(Permission.VIEW)
+def study(study_id: str) -> Response:
+    return respond("browse/study.html", study=load_study(study_id))
+
+
+@bp.get("/series/<oid:series_id>")
+@requires(Permission.VIEW)
+def series(series_id: str) -> Response:
+    loaded = load_series(series_id)
+    page = paginate(loaded.slices, page_arg(), current_app.config["SERIES_PAGE_SIZE"])
+    return respond("browse/series.html", series=loaded, slices=page)
+
+
+@bp.get("/instances/<oid:instance_id>")
+@requires(Permission.VIEW)
+def instance(instance_id: str) -> Response:
+    loaded = load_instance(instance_id)
+    frame = int_arg("frame", 0, minimum=0, maximum=loaded.frames - 1)
+    tag_filter = text_arg("tag")
+    tags = loaded.tags
+    if tag_filter:
+        needle = tag_filter.casefold()
+        tags = [t for t in tags if needle in f"{t.tag} {t.name} {t.value}".casefold()]
+    return respond("browse/instance.html", instance=loaded, frame=frame, tag_filter=tag_filter, tags=tags)
+
+
+DICOM_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+UID_LEVELS = {
+    "studies": ("Study", "study", "study_id"),
+    "series": ("Series", "series", "series_id"),
+    "instances": ("Instance", "instance", "instance_id"),
+}
+
+
+@bp.get("/<any(studies, series, instances):level>/uid/<uid>")
+@requires(Permission.VIEW)
+def by_uid(level: str, uid: str) -> Response:
+    """Permalinks by DICOM UID: they work on any Orthanc holding the same data."""
+    orthanc_type, endpoint, arg = UID_LEVELS[level]
+    if len(uid) > 64 or not DICOM_UID.fullmatch(uid):
+        abort(404, _("'%(uid)s' is not a DICOM UID (digits and dots, at most 64 characters).", uid=uid[:70]))
+    matches = [m for m in orthanc().lookup(uid) if m.get("Type") == orthanc_type]
+    if not matches:
+        abort(404, _("No %(level)s with this UID is stored in Orthanc.", level=term(endpoint, "level")))
+    return redirect(url_for(f"browse.{endpoint}", **{arg: matches[0]["ID"]}))
+
+
+@bp.get("/instances/<oid:instance_id>/file")
+@requires(Permission.DOWNLOAD)
+def instance_file(instance_id: str) -> Response:
+    """The original DICOM file, streamed from Orthanc without buffering."""
+    info = cached_json(f"/instances/{instance_id}", ttl=current_app.config["IMAGE_TTL"])
+    uid = info.get("MainDicomTags", {}).get("SOPInstanceUID") or instance_id
+    path = f"/instances/{instance_id}/file"
+    return orthanc_download(path, f"{uid}.dcm", "application/dicom", length=info.get("FileSize"))

@@ -1,0 +1,70 @@
+"""Proxied images: the browser asks the gallery, the gallery asks Orthanc."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+
+from ...access.permissions import Permission, requires
+from ...archive.loaders import middle_slice
+from ...imaging.render import Image, Rendering, clamp_box, placeholder_svg, render
+from ...web.params import int_arg
+from . import bp
+
+YEAR = 365 * 24 * 3600
+THUMBNAIL_MAX = 512
+
+
+def image_response(image: Image, max_age: int) -> Response:
+    response = Response(image.content, mimetype=image.content_type)
+    response.set_etag(image.etag)
+    # Images show patient data: `private` keeps them out of shared proxies.
+    response.cache_control.private = True
+    response.cache_control.max_age = max_age if not image.placeholder else min(max_age, 3600)
+    if max_age >= YEAR and not image.placeholder:
+        response.cache_control.immutable = True
+    return response
+
+
+def not_modified(etag: str) -> Response | None:
+    """A 304 before any Orthanc call when the browser already holds this image."""
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+        response.set_etag(etag)
+        return response
+    return None
+
+
+def serve(spec: Rendering, max_age: int = YEAR) -> Response:
+    return not_modified(spec.etag) or image_response(render(spec), max_age)
+
+
+@bp.get("/instances/<oid:instance_id>/thumbnail")
+@requires(Permission.VIEW)
+def thumbnail(instance_id: str) -> Response:
+    """A JPEG fitted in THUMBNAIL_SIZE (or `?size=`, clamped to 16–512), `?frame=N` for multi-frame objects."""
+    config = current_app.config
+    size = min(clamp_box(int_arg("size", config["THUMBNAIL_SIZE"], minimum=1, maximum=100_000)), THUMBNAIL_MAX)
+    spec = Rendering(instance_id, int_arg("frame", 0), box=size, fmt="jpeg", quality=config["THUMBNAIL_QUALITY"])
+    return serve(spec)
+
+
+@bp.get("/instances/<oid:instance_id>/preview")
+@requires(Permission.VIEW)
+def preview(instance_id: str) -> Response:
+    """The frame at native size (at most PREVIEW_MAX_SIZE), lossless PNG."""
+    return serve(Rendering(instance_id, int_arg("frame", 0), box=None, fmt="png"))
+
+
+@bp.get("/series/<oid:series_id>/thumbnail")
+@requires(Permission.VIEW)
+def series_thumbnail(series_id: str) -> Response:
+    """The thumbnail of the series' middle slice; short-lived, as a series can grow."""
+    middle = middle_slice(series_id)
+    if middle is None:
+        image = Image(placeholder_svg(256, "Empty series", "no instances"), "image/svg+xml", "empty", True)
+        return image_response(image, 60)
+    config = current_app.config
+    spec = Rendering(
+        middle.instance, middle.frame, box=config["THUMBNAIL_SIZE"], fmt="jpeg", quality=config["THUMBNAIL_QUALITY"]
+    )
+    return serve(spec, max_age=60)

@@ -1,0 +1,136 @@
+"""Share links: create from a study or series page, open as a visitor, list and revoke."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ...access import throttle
+from ...access.audit import record
+from ...access.permissions import Permission, requires
+from ...access.shares import (
+    create_share,
+    find_share,
+    may_manage,
+    open_share,
+    password_ok,
+    refusal,
+    revoke,
+    visible_shares,
+)
+from ...archive.loaders import load_series, load_study
+from ...extensions import db
+from ...store.models import ShareLink
+from ...web.forms import ConfirmForm
+from ...web.redirects import safe_next
+from ...web.responses import wants_json
+from . import bp
+from .forms import OpenShareForm, ShareForm
+
+
+def _target(level: str, resource_id: str) -> tuple[str, str]:
+    """(label for lists, page URL) of the shared resource.
+
+    The label is stored with the link: the name stays in its neutral form ("Family, Given") and the
+    date in ISO form, so it reads the same in every language; only a missing description is worded.
+    """
+    if level == "study":
+        study = load_study(resource_id)
+        label = " · ".join(p for p in (study.patient.name, study.description or _("Study"), study.date) if p)
+        return label, url_for("browse.study", study_id=resource_id)
+    series = load_series(resource_id)
+    label = " · ".join(p for p in (series.patient.name, series.description or _("Series"), series.study.date) if p)
+    return label, url_for("browse.series", series_id=resource_id)
+
+
+def _create(level: str, resource_id: str) -> Response | tuple[str, int]:
+    label, page_url = _target(level, resource_id)
+    form = ShareForm()
+    if form.validate_on_submit():
+        share, token = create_share(
+            level,
+            resource_id,
+            label,
+            current_user,
+            timedelta(seconds=form.expires_in.data),
+            form.allow_download.data,
+            form.password.data or "",
+        )
+        record("share", level, resource_id, detail=f"link {share.id}, expires {share.expires_at:%Y-%m-%d %H:%M}")
+        link = url_for("shares.landing", token=token, _external=True)
+        return render_template("shares/created.html", share=share, link=link, label=label, page_url=page_url), 201
+    status = 400 if request.method == "POST" else 200
+    return render_template("shares/new.html", form=form, level=level, label=label, page_url=page_url), status
+
+
+@bp.route("/studies/<oid:study_id>/share", methods=["GET", "POST"])
+@requires(Permission.SHARE)
+def share_study(study_id: str) -> Response | tuple[str, int]:
+    return _create("study", study_id)
+
+
+@bp.route("/series/<oid:series_id>/share", methods=["GET", "POST"])
+@requires(Permission.SHARE)
+def share_series(series_id: str) -> Response | tuple[str, int]:
+    return _create("series", series_id)
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@requires(Permission.PUBLIC)
+def landing(token: str) -> Response | tuple[str, int]:
+    """What a recipient (or a chat unfurler) sees: nothing about the patient until they open it.
+
+    GET never counts as a use; opening is a POST (with the password, if any).
+    """
+    share = find_share(token)
+    refused = refusal(share)
+    if refused:
+        if wants_json():
+            abort(refused.status, refused.message)  # the JSON error every other refusal has
+        return render_template("shares/refused.html", message=refused.message), refused.status
+    form = OpenShareForm()
+    status, error = 200, ""
+    if form.validate_on_submit():
+        key = f"share-{share.id}"
+        wait = throttle.retry_after(key)
+        if wait:
+            status, error = 429, throttle.wait_message(wait)
+        elif not password_ok(share, form.password.data or ""):
+            throttle.record_failure(key)
+            status, error = 403, _("That password is not right.")
+        else:
+            open_share(share)
+            record("share_open", share.level, share.resource_id, detail=f"link {share.id}", actor=f"share:{share.id}")
+            endpoint, arg = ("browse.study", "study_id") if share.level == "study" else ("browse.series", "series_id")
+            return redirect(url_for(endpoint, **{arg: share.resource_id}))
+    elif request.method == "POST":
+        status = 400
+    return render_template("shares/landing.html", link=share, form=form, error=error), status
+
+
+@bp.get("/shares")
+@requires(Permission.SHARE)
+def index() -> str:
+    show_ended = request.args.get("ended") == "1"
+    return render_template(
+        "shares/index.html",
+        shares=visible_shares(current_user, include_ended=show_ended),
+        show_ended=show_ended,
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/shares/<int:share_id>/revoke")
+@requires(Permission.SHARE)
+def revoke_share(share_id: str) -> Response:
+    share = db.session.get(ShareLink, share_id)
+    if share is None:
+        abort(404, _("There is no such share link."))
+    if not may_manage(current_user, share):
+        abort(403, _("Only an admin or the person who created a link can revoke it."))
+    revoke(share)
+    record("revoke", share.level, share.resource_id, detail=f"link {share.id}")
+    return redirect(safe_next(request.form.get("next")) if request.form.get("next") else url_for("shares.index"))

@@ -1,0 +1,62 @@
+"""After an upload: drop the cached data it changed, and describe the studies it touched."""
+
+from __future__ import annotations
+
+from ...archive.loaders import forget
+from ...archive.models import Outcome, StudyRow, UploadItem, UploadReport
+from ...extensions import catalog, invalidate_catalog
+from ...orthanc.errors import OrthancError
+
+
+def make_report(files_sent: int, items: list[UploadItem], interrupted: bool) -> UploadReport:
+    """Invalidate what the upload changed, so lists and pages show it at once, and build the report."""
+    stored = [i for i in items if i.outcome is Outcome.STORED]
+    forget(
+        patients={i.patient for i in stored if i.patient},
+        studies={i.study for i in stored if i.study},
+        series={i.series for i in stored if i.series},
+    )
+    if stored:
+        invalidate_catalog()
+    return UploadReport(
+        files_sent=files_sent,
+        archives=len({i.file_index for i in items if i.entry}),
+        items=items,
+        studies=touched_studies(items),
+        interrupted=interrupted,
+    )
+
+
+def touched_studies(items: list[UploadItem]) -> list[StudyRow]:
+    """The list-index row of every study a file landed in, in upload order.
+
+    If Orthanc cannot be asked (it stopped during the upload), each study still
+    gets a row with its ID, so the report can link to it.
+    """
+    patients = {i.study: i.patient or "" for i in items if i.study}
+    if not patients:
+        return []
+    try:
+        index = catalog()
+    except OrthancError:
+        index = None
+    return [(index and index.study(study)) or placeholder_row(study, patient) for study, patient in patients.items()]
+
+
+def placeholder_row(study: str, patient: str) -> StudyRow:
+    return StudyRow(
+        id=study,
+        patient=patient,
+        patient_name="",
+        patient_id="",
+        patient_birth_date="",
+        patient_sex="",
+        date="",
+        time="",
+        description="",
+        accession="",
+        modalities=(),
+        series_count=0,
+        instance_count=None,
+        thumbnail=None,
+    )

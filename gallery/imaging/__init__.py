@@ -1,0 +1,1 @@
+"""Images: rendered previews, slice stacks, voxels, reformatting, mosaics, ETags."""

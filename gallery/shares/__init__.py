@@ -1,1 +1,0 @@
-"""Share links: revocable, expiring, read-only grants on one study or series."""

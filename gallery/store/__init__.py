@@ -1,0 +1,1 @@
+"""The gallery's own database: engine set-up, tables (users, share links, audit), clock."""

@@ -1,0 +1,1 @@
+"""Web plumbing shared by the blueprints: guards, parameters, responses, errors, i18n."""

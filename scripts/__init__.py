@@ -1,0 +1,1 @@
+"""Development tools (launcher, embedded Orthanc, demo data); the app package never imports them."""
