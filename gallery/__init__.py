@@ -14,6 +14,7 @@ import config as default_config
 
 from .access.audit import register_audit
 from .access.throttle import init_throttle
+from .access.users import init_admin
 from .extensions import cache, csrf, init_orthanc, login_manager
 from .store.database import init_database
 from .web.assets import register_static
@@ -72,6 +73,7 @@ def register_extensions(app: Flask) -> None:
     init_throttle(app)
     login_manager.init_app(app)
     init_database(app)
+    init_admin(app)
     init_orthanc(app)
     voxels.init_app(app)
     stack.init_app(app)

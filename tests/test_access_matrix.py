@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from gallery.access.permissions import Permission, permission_of
+from gallery.access.permissions import ROLE_PERMISSIONS, Permission, Role, permission_of
 from gallery.access.shares import create_share
 from gallery.access.users import find_user
-from gallery.store.models import ROLE_PERMISSIONS, Role
 
 from .conftest import add_user, client_for
 from .data import Archive

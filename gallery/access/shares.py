@@ -22,9 +22,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..archive.loaders import parent_series, parent_study
 from ..extensions import db
 from ..store.clock import utcnow
-from ..store.models import Role, ShareLink, User
+from ..store.models import ShareLink, User
 from ..web.formatting import moment
-from .permissions import Permission, resource_of
+from .permissions import Permission, Role, resource_of
 
 SESSION_KEY = "share_grants"
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")

@@ -6,14 +6,15 @@ import re
 import secrets
 import time
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..store.clock import utcnow
-from ..store.models import Principal, Role, User
+from ..store.models import User
+from .permissions import Principal, Role
 
 USERNAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 MIN_PASSWORD_LENGTH = 10
@@ -131,6 +132,14 @@ def remove_user(user: User) -> None:
 def record_login(user: User) -> None:
     user.last_login_at = utcnow()
     db.session.commit()
+
+
+def init_admin(app: Flask) -> None:
+    """The first admin account from GALLERY_ADMIN_USER/PASSWORD, once the tables exist (create_app)."""
+    with app.app_context():
+        user = bootstrap_admin(app.config["GALLERY_ADMIN_USER"], app.config["GALLERY_ADMIN_PASSWORD"])
+    if user is not None:
+        app.logger.info("created the first admin account from GALLERY_ADMIN_USER")
 
 
 def bootstrap_admin(username: str, password: str) -> User | None:

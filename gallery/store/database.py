@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -66,12 +66,3 @@ def init_database(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
         init_db()
-        _bootstrap_admin(app)
-
-
-def _bootstrap_admin(app: Flask) -> None:
-    from ..access.users import bootstrap_admin
-
-    user = bootstrap_admin(app.config["GALLERY_ADMIN_USER"], app.config["GALLERY_ADMIN_PASSWORD"])
-    if user is not None:
-        current_app.logger.info("created the first admin account from GALLERY_ADMIN_USER")

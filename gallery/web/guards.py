@@ -23,12 +23,11 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from ..access import throttle
-from ..access.permissions import Permission, permission_of
+from ..access.permissions import Permission, Principal, permission_of
 from ..access.shares import ShareRefused, share_for_request
 from ..access.users import authenticate, load_principal
 from ..extensions import csrf, login_manager
 from ..orthanc.errors import OrthancError
-from ..store.models import Principal
 from .responses import wants_json
 from .vocabulary import role_name
 

@@ -7,7 +7,7 @@ from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from ...store.models import Role
+from ...access.permissions import Role
 from ...web.forms import Form
 
 ROLE_CHOICES = [

@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ...access import throttle
 from ...access.audit import record
-from ...access.permissions import Permission, requires
+from ...access.permissions import Permission, Principal, requires
 from ...access.users import authenticate, record_login
 from ...web.redirects import safe_next
 from . import bp
@@ -35,7 +35,7 @@ def login() -> Response | tuple[str, int]:
         else:
             session.clear()  # no session fixation: a fresh session for the signed-in user
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without activity
-            login_user(user)
+            login_user(Principal.of(user))
             record_login(user)
             record("login", actor=user.username)
             return redirect(safe_next(form.next.data))
