@@ -21,9 +21,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..archive.loaders import parent_series, parent_study
 from ..extensions import db
-from ..store.clock import utcnow
+from ..store.clock import moment, utcnow
 from ..store.models import ShareLink, User
-from ..web.formatting import moment
 from .permissions import Permission, Role, resource_of
 
 SESSION_KEY = "share_grants"

@@ -12,8 +12,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
-from ..dicom.values import fold
-from ..web.formatting import name_groups
+from ..dicom.values import fold, name_groups
 
 
 def wildcard_pattern(folded: str) -> str | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -136,3 +138,46 @@ def orientation_label(iop: list[float]) -> str:
     if abs(normal[axis]) / length < 0.9:
         return "oblique"
     return ("sagittal", "coronal", "axial")[axis]
+
+
+#: Scripts written family name first, without a space: Hangul, Han, kana.
+CJK = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]")
+HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+
+
+@dataclass(frozen=True, slots=True)
+class NameGroup:
+    """One `=`-separated component group of a DICOM PN: Family^Given^Middle^Prefix^Suffix."""
+
+    family: str = ""
+    given: str = ""
+    middle: str = ""
+    prefix: str = ""
+    suffix: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> NameGroup:
+        parts = [p.strip() for p in text.split("^")][:5]
+        return cls(*parts)
+
+    @property
+    def cjk(self) -> bool:
+        return bool(CJK.search(self.family + self.given + self.middle))
+
+    def text(self, family_first: bool) -> str:
+        """Hangul/Han names read family first with no space ("홍길동"); Latin names per `family_first`."""
+        if self.cjk:
+            core = [self.family + self.given + self.middle]
+        elif family_first:
+            core = [self.family, self.given, self.middle]
+        else:
+            core = [self.given, self.middle, self.family]
+        return " ".join(p for p in (self.prefix, *core, self.suffix) if p)
+
+
+def name_groups(raw: str) -> tuple[NameGroup, NameGroup, NameGroup]:
+    """(alphabetic, ideographic, phonetic) groups of a DICOM PN; missing groups are empty."""
+    groups = [NameGroup.parse(g) for g in (raw or "").strip().split("=")[:3]]
+    while len(groups) < 3:
+        groups.append(NameGroup())
+    return groups[0], groups[1], groups[2]

@@ -6,61 +6,18 @@ them here, per request. Anything that cannot be parsed is shown as it is, never 
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import time
 from functools import lru_cache
 
 from babel import dates, numbers
 from flask_babel import get_locale
 
-from ..dicom.values import parse_dicom_date
-
-#: Scripts written family name first, without a space: Hangul, Han, kana.
-CJK = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]")
-HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+from ..dicom.values import HANGUL, name_groups, parse_dicom_date
+from ..store.clock import moment
 
 
 def _locale() -> str:
     return str(get_locale() or "en")
-
-
-@dataclass(frozen=True, slots=True)
-class NameGroup:
-    """One `=`-separated component group of a DICOM PN: Family^Given^Middle^Prefix^Suffix."""
-
-    family: str = ""
-    given: str = ""
-    middle: str = ""
-    prefix: str = ""
-    suffix: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> NameGroup:
-        parts = [p.strip() for p in text.split("^")][:5]
-        return cls(*parts)
-
-    @property
-    def cjk(self) -> bool:
-        return bool(CJK.search(self.family + self.given + self.middle))
-
-    def text(self, family_first: bool) -> str:
-        """Hangul/Han names read family first with no space ("홍길동"); Latin names per `family_first`."""
-        if self.cjk:
-            core = [self.family + self.given + self.middle]
-        elif family_first:
-            core = [self.family, self.given, self.middle]
-        else:
-            core = [self.given, self.middle, self.family]
-        return " ".join(p for p in (self.prefix, *core, self.suffix) if p)
-
-
-def name_groups(raw: str) -> tuple[NameGroup, NameGroup, NameGroup]:
-    """(alphabetic, ideographic, phonetic) groups of a DICOM PN; missing groups are empty."""
-    groups = [NameGroup.parse(g) for g in (raw or "").strip().split("=")[:3]]
-    while len(groups) < 3:
-        groups.append(NameGroup())
-    return groups[0], groups[1], groups[2]
 
 
 @lru_cache(maxsize=16384)  # pure, and a list page formats 50 names per request
@@ -123,17 +80,6 @@ def _dicom_date(value: str, locale: str) -> str:
 def _dicom_time(value: str, locale: str) -> str:
     parsed = parse_dicom_time(value)
     return dates.format_time(parsed, "short", locale=locale) if parsed else value
-
-
-def moment(value: datetime | None, seconds: bool = False) -> str:
-    """A stored (UTC) timestamp as a date and time in this locale, in UTC."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    when = dates.format_date(value, "medium", locale=_locale())
-    clock = dates.format_time(value, "medium" if seconds else "short", tzinfo=UTC, locale=_locale())
-    return f"{when} {clock}"
 
 
 def number(value: float | int | None) -> str:
