@@ -14,9 +14,9 @@ from ...store.models import User
 from ...web.forms import ConfirmForm
 from ...web.params import page_arg, text_arg
 from ...web.vocabulary import role_name
-from ..accounts.forms import NewUserForm, PasswordForm, RoleForm
 from . import bp
 from .deletion import delete_resource, describe
+from .forms import NewUserForm, PasswordForm, RoleForm
 
 
 def _user_or_404(user_id: int) -> User:
