@@ -17,7 +17,8 @@ from pathlib import Path, PurePosixPath
 
 from flask import Flask, Response, current_app, send_from_directory, url_for
 
-YEAR = 365 * 24 * 3600
+from .responses import YEAR
+
 FINGERPRINTED = re.compile(r"(?P<stem>.+)\.(?P<hash>[0-9a-f]{12})(?P<suffix>\.[A-Za-z0-9]+)?")
 
 

@@ -1,4 +1,4 @@
-"""Answer a page request as HTML or, for `Accept: application/json`, as JSON."""
+"""Answer a request: a page as HTML or, for `Accept: application/json`, as JSON; an image with its cache headers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ from typing import Any
 
 from flask import Response, jsonify, make_response, render_template, request
 
+from ..imaging.render import Image
 from .serialize import to_json
+
+#: Cache lifetime of content-addressed responses (fingerprinted static files, images named by their ETag).
+YEAR = 365 * 24 * 3600
 
 
 def wants_json() -> bool:
@@ -26,3 +30,23 @@ def respond(template: str, status: int = 200, **context: Any) -> Response:
         response = make_response(render_template(template, **context), status)
     response.vary.add("Accept")
     return response
+
+
+def image_response(image: Image, max_age: int) -> Response:
+    response = Response(image.content, mimetype=image.content_type)
+    response.set_etag(image.etag)
+    # Images show patient data: `private` keeps them out of shared proxies.
+    response.cache_control.private = True
+    response.cache_control.max_age = max_age if not image.placeholder else min(max_age, 3600)
+    if max_age >= YEAR and not image.placeholder:
+        response.cache_control.immutable = True
+    return response
+
+
+def not_modified(etag: str) -> Response | None:
+    """A 304 before any Orthanc call when the browser already holds this image."""
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+        response.set_etag(etag)
+        return response
+    return None

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 
 from ...access.permissions import Permission, requires
 from ...archive.loaders import middle_slice
 from ...imaging.render import Image, Rendering, clamp_box, placeholder_svg, render
 from ...web.params import int_arg
+from ...web.responses import YEAR, image_response, not_modified
 from . import bp
 
-YEAR = 365 * 24 * 3600
 THUMBNAIL_MAX = 512
-
-
-def image_response(image: Image, max_age: int) -> Response:
-    response = Response(image.content, mimetype=image.content_type)
-    response.set_etag(image.etag)
-    # Images show patient data: `private` keeps them out of shared proxies.
-    response.cache_control.private = True
-    response.cache_control.max_age = max_age if not image.placeholder else min(max_age, 3600)
-    if max_age >= YEAR and not image.placeholder:
-        response.cache_control.immutable = True
-    return response
-
-
-def not_modified(etag: str) -> Response | None:
-    """A 304 before any Orthanc call when the browser already holds this image."""
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-        response.set_etag(etag)
-        return response
-    return None
 
 
 def serve(spec: Rendering, max_age: int = YEAR) -> Response:

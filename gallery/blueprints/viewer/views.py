@@ -19,8 +19,7 @@ from ...imaging.mosaic import contact_sheet, plan
 from ...imaging.stack import Stack, load_stack, slices_digest
 from ...web.downloads import orthanc_download, safe_filename, zip_response
 from ...web.params import choice_arg, int_arg
-from ...web.responses import respond
-from ..previews.views import image_response, not_modified
+from ...web.responses import image_response, not_modified, respond
 from . import bp
 from .imaging import FORMATS, image_etag, slice_image
 from .page import page_context
