@@ -1,11 +1,9 @@
-"""Flask CLI commands (`flask --app wsgi <command>`): demo data, database, users."""
+"""Flask CLI commands (`flask --app wsgi <command>`): database, users. (Demo data: `python -m scripts.demo`.)"""
 
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup, with_appcontext
-
-from scripts.demo import load_demo_data
 
 from .access.users import (
     AccountError,
@@ -17,22 +15,9 @@ from .access.users import (
     set_password,
     set_role,
 )
-from .extensions import invalidate_catalog, orthanc
 from .store.database import init_db
 
 ROLES = click.Choice(["viewer", "uploader", "admin"])
-
-
-@click.command("demo-data")
-@with_appcontext
-def demo_data_command() -> None:
-    """Upload demo DICOM (pydicom's test files and a generated MR volume) to Orthanc."""
-    counts = load_demo_data(orthanc())
-    invalidate_catalog()
-    click.echo(
-        f"Demo data: {counts['Success']} stored, {counts['AlreadyStored']} already stored, "
-        f"{counts['rejected']} rejected by Orthanc (pydicom ships some deliberately broken files)."
-    )
 
 
 @click.command("init-db")
@@ -106,4 +91,4 @@ def delete_user(username: str) -> None:
     click.echo(f"Removed {username.lower()}.")
 
 
-COMMANDS = (demo_data_command, init_db_command, users)
+COMMANDS = (init_db_command, users)

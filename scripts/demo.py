@@ -2,6 +2,8 @@
 
 A new user sees several patients and modalities, multi-frame objects, objects
 without pixels (SR, RT plans) and a real volume at once.
+
+`python -m scripts.demo` loads them into the Orthanc the gallery is configured for (ORTHANC_URL...).
 """
 
 from __future__ import annotations
@@ -79,3 +81,20 @@ def upload(client: OrthancClient, sources: Iterable[tuple[str, Source]], workers
 def load_demo_data(client: OrthancClient) -> Counter[str]:
     """One file at a time, in order (see pydicom_test_files): about 2 s for the ~380 files."""
     return upload(client, demo_sources(), workers=1)
+
+
+def main() -> None:
+    """Load the demo data into the configured Orthanc, configured as the app is (config.py, environment)."""
+    from gallery import create_app
+    from gallery.extensions import orthanc
+
+    with create_app().app_context():
+        counts = load_demo_data(orthanc())
+    print(
+        f"Demo data: {counts['Success']} stored, {counts['AlreadyStored']} already stored, "
+        f"{counts['rejected']} rejected by Orthanc (pydicom ships some deliberately broken files)."
+    )
+
+
+if __name__ == "__main__":
+    main()
