@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g, has_request_context
 from flask_caching import Cache
@@ -10,9 +10,11 @@ from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from .archive.index import Catalog
 from .orthanc.client import OrthancClient
 from .orthanc.errors import OrthancUnavailable
+
+if TYPE_CHECKING:
+    from .archive.index import Catalog
 
 cache = Cache()
 csrf = CSRFProtect()
@@ -28,7 +30,7 @@ def _count_call(method: str, path: str, seconds: float) -> None:
 
 
 def init_orthanc(app: Flask) -> None:
-    """One client (one connection pool) and one list index per app."""
+    """One client (one connection pool) per app; archive.index.init_catalog adds the list index."""
     client = None
     if app.config["ORTHANC_URL"]:
         client = OrthancClient(
@@ -45,16 +47,6 @@ def init_orthanc(app: Flask) -> None:
             queue_wait=app.config["ORTHANC_QUEUE_WAIT"],
         )
     app.extensions["orthanc"] = client
-    app.extensions["catalog"] = (
-        Catalog(
-            client,
-            poll_seconds=app.config["INDEX_POLL_SECONDS"],
-            incremental_limit=app.config["INDEX_INCREMENTAL_LIMIT"],
-            clock=time.monotonic,
-        )
-        if client
-        else None
-    )
 
 
 def orthanc() -> OrthancClient:

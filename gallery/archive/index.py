@@ -21,13 +21,16 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..dicom.values import NON_IMAGE_MODALITIES, fold, format_date, format_name, format_time
 from ..orthanc.client import OrthancClient
 from ..orthanc.errors import OrthancNotFound
 from .models import PatientRow, Statistics, StudyRow
 from .search import KeyIndex, name_variants
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -350,3 +353,18 @@ class Catalog:
                     del self._series[series_id]
             self._views = None
         self.invalidate()
+
+
+def init_catalog(app: Flask) -> None:
+    """One list index per app, over the app's Orthanc client (none without ORTHANC_URL)."""
+    client = app.extensions.get("orthanc")
+    app.extensions["catalog"] = (
+        Catalog(
+            client,
+            poll_seconds=app.config["INDEX_POLL_SECONDS"],
+            incremental_limit=app.config["INDEX_INCREMENTAL_LIMIT"],
+            clock=time.monotonic,
+        )
+        if client
+        else None
+    )
