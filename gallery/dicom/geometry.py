@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _ln
 
-from .values import orientation_label
+from .values import Message, orientation_label
+
+#: Messages for people, translated in the web layer (the names are the extraction keywords of `make messages`).
+_l = _ln = Message
 
 Vector = tuple[float, float, float]
 

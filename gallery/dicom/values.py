@@ -59,6 +59,33 @@ class PersonName(str):
         return (PersonName, (str(self), self.dicom))
 
 
+class Message(str):
+    """A user-visible message from pure code: its English text, plus what the web layer needs to translate it.
+
+    Pure modules cannot call Flask-Babel; they build Messages (aliased `_l`/`_ln` there, so
+    `make messages` still extracts them) and web/vocabulary.translated shows them in the page's language.
+    """
+
+    message: str
+    plural: str | None
+    num: int | None
+    values: dict[str, Any]
+
+    def __new__(cls, message: str, plural: str | None = None, num: int | None = None, **values: Any) -> Message:
+        chosen = plural if plural is not None and num != 1 else message
+        variables = {"num": num, **values} if plural is not None else values
+        text = super().__new__(cls, chosen % variables if variables else chosen)
+        text.message, text.plural, text.num, text.values = message, plural, num, values
+        return text
+
+    def __reduce__(self) -> tuple:
+        return (_message, (self.message, self.plural, self.num, self.values))
+
+
+def _message(message: str, plural: str | None, num: int | None, values: dict[str, Any]) -> Message:
+    return Message(message, plural, num, **values)
+
+
 def format_name(value: str | None) -> PersonName:
     """DICOM PN `Family^Given^Middle^Prefix^Suffix` → `Family, Given Middle`.
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from flask_babel import lazy_gettext as _l
 
-from .values import parse_numbers, tag_value
+from .values import Message, parse_numbers, tag_value
+
+#: Labels for people, translated in the web layer (`_l` is the extraction keyword of `make messages`).
+_l = Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +32,7 @@ class Window:
 @dataclass(frozen=True, slots=True)
 class Preset:
     name: str
-    label: str
+    label: Message
     window: Window | None = None  # None: computed from the data (`auto`, `full`) or taken from the file
 
 

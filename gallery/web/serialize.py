@@ -14,6 +14,8 @@ from flask_babel.speaklater import LazyString
 
 from ..archive import models
 from ..archive.paging import Page
+from ..dicom.values import Message
+from .vocabulary import translated
 
 
 def _thumb(instance_id: str | None) -> str | None:
@@ -69,8 +71,8 @@ EXCLUDE: dict[type, frozenset[str]] = {models.Series: frozenset({"slices"})}
 
 def to_json(value: Any) -> Any:
     """Recursively convert dataclasses, pages and containers to JSON-ready values."""
-    if isinstance(value, LazyString):
-        return str(value)
+    if isinstance(value, LazyString | Message):
+        return str(translated(value))
     if isinstance(value, Page):
         return {
             "items": to_json(value.items),

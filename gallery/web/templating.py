@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from ..archive.paging import Page
 from .assets import static_url
 from .guards import may_open
-from .vocabulary import TERMS, term
+from .vocabulary import TERMS, term, translated
 
 #: Header links, shown when the endpoint exists (and, with accounts, is allowed).
 NAV = (
@@ -49,7 +49,7 @@ def nonempty(mapping: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(nonempty=nonempty, term=term)
+    app.jinja_env.filters.update(nonempty=nonempty, term=term, translated=translated)
     app.jinja_env.globals.update(
         modality_names=TERMS["modality"],
         static_url=static_url,

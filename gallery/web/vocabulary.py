@@ -5,7 +5,10 @@ Codes stay in URLs, JSON and the database; only their labels follow the interfac
 
 from __future__ import annotations
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
+
+from ..dicom.values import Message
 
 TERMS = {
     "role": {"viewer": _l("viewer"), "uploader": _l("uploader"), "admin": _l("admin")},
@@ -78,3 +81,12 @@ def term(value: object, kind: str) -> str:
 
 def role_name(value: str) -> str:
     return term(value, "role")
+
+
+def translated(value: object) -> object:
+    """A Message of the pure layers (dicom/) in the current language; anything else as it is."""
+    if not isinstance(value, Message):
+        return value
+    if value.plural is not None:
+        return ngettext(value.message, value.plural, value.num, **value.values)
+    return gettext(value.message, **value.values)

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from ...dicom.geometry import PLANES, plane_position
 from ...dicom.windowing import presets_for
 from ...imaging.stack import Stack
+from ...web.vocabulary import translated
 from .imaging import image_size
 from .state import ViewState
 
@@ -52,7 +53,7 @@ def window_label(stack: Stack, view: ViewState) -> str:
         return _("colour image (not windowed)")
     if view.window is None:
         return _("automatic (each slice's own range)")
-    names = {p.name: p.label for p in presets_for(stack.series.modality)}
+    names = {p.name: translated(p.label) for p in presets_for(stack.series.modality)}
     return f"{names.get(view.preset) or _('Custom')}: {view.window.label}"
 
 

@@ -17,7 +17,7 @@ from ...dicom.windowing import Window, data_window, presets_for, valid_window
 from ...imaging.stack import Stack
 from ...imaging.voxels import series_stats
 from ...web.params import choice_arg, float_arg, int_arg
-from ...web.vocabulary import term
+from ...web.vocabulary import term, translated
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ViewState:
 def _plane(stack: Stack) -> str:
     plane = choice_arg("plane", PLANES, stack.native)
     if plane != stack.native and plane not in stack.planes:
-        why = stack.volume.mpr_refusal or _("the orientation of its slices is unknown")
+        why = translated(stack.volume.mpr_refusal) or _("the orientation of its slices is unknown")
         abort(
             400,
             _("This series cannot be shown in %(plane)s slices: %(why)s.", plane=term(plane, "orientation"), why=why),
