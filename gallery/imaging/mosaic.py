@@ -6,7 +6,6 @@ cached under a key naming the series' slices and the layout, which is its ETag.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 from dataclasses import dataclass
@@ -18,9 +17,9 @@ from PIL import ImageDraw, ImageFont
 from ..archive.models import Slice
 from ..dicom.geometry import spread
 from ..extensions import cache
+from .etag import MOSAIC_VERSION, etag_of
 from .render import Image, Rendering, render
 
-MOSAIC_VERSION = 1
 BACKGROUND = (0, 0, 0)
 GAP = 2
 
@@ -47,7 +46,7 @@ class Sheet:
 
     @property
     def etag(self) -> str:
-        return hashlib.sha256(self.key.encode()).hexdigest()[:32]
+        return etag_of(self.key)
 
 
 def plan(series: str, digest: str, total: int, columns: int, rows: int, tile: int) -> Sheet:

@@ -8,7 +8,6 @@ depends on, which doubles as a strong ETag.
 
 from __future__ import annotations
 
-import hashlib
 import io
 
 import numpy as np
@@ -21,24 +20,20 @@ from ..dicom.geometry import display_size, reformat
 from ..dicom.windowing import Window, apply_window
 from ..extensions import cache
 from ..orthanc.errors import OrthancBadRequest
+from .etag import REFORMAT_VERSION, etag_of
 from .render import Image
 from .stack import Stack
 from .voxels import series_volume
 
-RENDER_VERSION = 1
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
 
 
 def plane_key(stack: Stack, plane: str, number: int, window: Window, fmt: str, quality: int) -> str:
     limit = current_app.config["VIEWER_MAX_SIZE"]
     return (
-        f"mpr{RENDER_VERSION}:{stack.series.id}:{stack.digest}:{plane}:{number}:"
+        f"mpr{REFORMAT_VERSION}:{stack.series.id}:{stack.digest}:{plane}:{number}:"
         f"{window.centre:g},{window.width:g}:{fmt}:{quality}:{limit}"
     )
-
-
-def etag_of(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def plane_pixels(stack: Stack, plane: str, number: int) -> np.ndarray:

@@ -7,7 +7,6 @@ ETag and the browser can be told to keep the image for a year.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from html import escape
 
@@ -18,8 +17,8 @@ from ..archive.loaders import instance_tags
 from ..dicom.values import tag_int
 from ..extensions import orthanc
 from ..orthanc.errors import OrthancUnsupported, require_id
+from .etag import RENDERED_VERSION, etag_of
 
-RENDER_VERSION = 1
 MIN_BOX = 16
 
 
@@ -37,11 +36,11 @@ class Rendering:
     @property
     def key(self) -> str:
         window = f"{self.window[0]:g},{self.window[1]:g}" if self.window else "file"
-        return f"img{RENDER_VERSION}:{self.instance}:{self.frame}:{self.box}:{self.fmt}:{self.quality}:{window}"
+        return f"img{RENDERED_VERSION}:{self.instance}:{self.frame}:{self.box}:{self.fmt}:{self.quality}:{window}"
 
     @property
     def etag(self) -> str:
-        return hashlib.sha256(self.key.encode()).hexdigest()[:32]
+        return etag_of(self.key)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import current_app
 
 from ...dicom.geometry import display_size, plane_shape
-from ...imaging.reformat import etag_of, plane_key, render_plane
+from ...imaging.etag import etag_of
+from ...imaging.reformat import plane_key, render_plane
 from ...imaging.render import Image, Rendering, render
 from ...imaging.stack import Stack
 from .state import ViewState
