@@ -12,6 +12,8 @@ from flask import abort, request
 from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
+from ..orthanc.errors import ORTHANC_ID
+
 MODALITY = re.compile(r"^[A-Z0-9]{1,16}$")
 MAX_QUERY = 200
 
@@ -19,7 +21,7 @@ MAX_QUERY = 200
 class OrthancIdConverter(BaseConverter):
     """`<oid:...>` matches Orthanc's ID shape only, so anything else is a 404 before any call."""
 
-    regex = r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}"
+    regex = ORTHANC_ID.pattern
 
 
 class RowIdConverter(IntegerConverter):
