@@ -82,18 +82,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .blueprints.accounts.views import bp as accounts_bp
-    from .blueprints.admin.views import bp as admin_bp
-    from .blueprints.browse.views import bp as browse_bp
-    from .blueprints.health.views import bp as health_bp
-    from .blueprints.previews.views import bp as previews_bp
-    from .blueprints.shares.views import bp as shares_bp
-    from .blueprints.upload.views import bp as upload_bp
-    from .blueprints.viewer.views import bp as viewer_bp
+    from .blueprints import accounts, admin, browse, health, language, previews, shares, upload, viewer
 
-    blueprints = (browse_bp, previews_bp, viewer_bp, upload_bp, accounts_bp, shares_bp, admin_bp, health_bp)
-    for blueprint in blueprints:
-        app.register_blueprint(blueprint)
+    for feature in (language, browse, previews, viewer, upload, accounts, shares, admin, health):
+        app.register_blueprint(feature.bp)
 
 
 def register_hooks(app: Flask) -> None:

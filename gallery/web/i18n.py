@@ -1,4 +1,4 @@
-"""Interface languages: Flask-Babel set-up, the locale choice and the language switch.
+"""Interface languages: Flask-Babel set-up and the locale choice (the switch itself: blueprints/language).
 
 The locale comes from the `lang` cookie (set by the switch on every page), else from the
 browser's Accept-Language, else English. Pages vary on both headers, so a shared cache never
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, g, has_request_context, redirect, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, get_locale, get_translations
 
-from ..access.permissions import Permission, requires
 from .formatting import FILTERS
-from .redirects import safe_next
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
 DEFAULT_LANGUAGE = "en"
@@ -23,7 +21,6 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 babel = Babel()
-bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
@@ -41,16 +38,6 @@ def select_locale() -> str:
 
 def current_language() -> str:
     return str(get_locale() or DEFAULT_LANGUAGE)
-
-
-@bp.get("/language/<code>")
-@requires(Permission.PUBLIC)
-def switch(code: str) -> Response:
-    """Remember the chosen language for a year and go back to the page it was chosen on."""
-    response = redirect(safe_next(request.args.get("next")), code=303)
-    if code in LANGUAGES:
-        response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, samesite="Lax", secure=request.is_secure)
-    return response
 
 
 def language_links() -> list[tuple[str, str, bool]]:
@@ -92,7 +79,6 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
-    app.register_blueprint(bp)
     app.after_request(vary_on_language)
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts {% trans %} blocks
     # Jinja's new-style gettext escapes and fills `%(name)s` itself; it only needs the lookup.
