@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from flask_login import UserMixin
 
+from ..archive.levels import MOST_SPECIFIC_FIRST, Level
+
 if TYPE_CHECKING:
     from ..store.models import User
 
@@ -87,15 +89,14 @@ def permission_of(view: Callable | None) -> Permission | None:
     return getattr(view, "permission", None)
 
 
-#: URL arguments naming Orthanc resources, most specific first. Views use these names,
-#: so share-link scope and the audit log can tell which resource a request is about.
-RESOURCE_ARGS = ("instance", "series", "study", "patient")
+def resource_of(view_args: dict | None) -> tuple[Level, str] | None:
+    """(level, Orthanc ID) of the resource a request addresses, if any.
 
-
-def resource_of(view_args: dict | None) -> tuple[str, str] | None:
-    """(level, Orthanc ID) of the resource a request addresses, if any."""
-    for level in RESOURCE_ARGS:
-        value = (view_args or {}).get(f"{level}_id")
+    Views name resources by Level.arg (`study_id`...), so share-link scope and the audit log
+    can tell which resource a request is about; the most specific one wins.
+    """
+    for level in MOST_SPECIFIC_FIRST:
+        value = (view_args or {}).get(level.arg)
         if value:
             return level, value
     return None

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..archive.levels import Level
 from ..archive.loaders import parent_series, parent_study
 from ..extensions import db
 from ..store.clock import moment, utcnow
@@ -27,7 +28,8 @@ from .permissions import Permission, Role, resource_of
 
 SESSION_KEY = "share_grants"
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")
-LEVELS = ("study", "series")
+#: What a link may share.
+SHAREABLE = (Level.STUDY, Level.SERIES)
 
 
 @dataclass
@@ -52,7 +54,7 @@ def create_share(
     password: str = "",
 ) -> tuple[ShareLink, str]:
     """A new link; returns the row and the token, which is never stored."""
-    assert level in LEVELS
+    assert level in SHAREABLE
     token = secrets.token_urlsafe(24)
     share = ShareLink(
         token_hash=hash_token(token),

@@ -27,18 +27,22 @@ from ..extensions import orthanc
 from ..orthanc.errors import OrthancBadRequest, require_id
 from .cache import cache_delete_many, cache_get, cache_set
 from .index import series_entry, study_row
+from .levels import Level
 from .models import Geometry, Instance, Patient, PatientRef, Series, SeriesCard, SeriesRef, Slice, Study, StudyRef, Tag
 
 PIXEL_DATA_TAGS = ("7fe0,0010", "7fe0,0008", "7fe0,0009")
 
 #: Cached paths per resource, so an upload or delete can drop exactly these.
 CACHED_PATHS = {
-    "patient": ("/patients/{}", "/patients/{}/studies", "/patients/{}/series"),
-    "study": ("/studies/{}", "/studies/{}/series"),
-    "series": ("/series/{}", "/series/{}/ordered-slices", "/series/{}/instances"),
+    level: tuple(f"/{level.plural}/{{}}{below}" for below in paths)
+    for level, paths in (
+        (Level.PATIENT, ("", "/studies", "/series")),
+        (Level.STUDY, ("", "/series")),
+        (Level.SERIES, ("", "/ordered-slices", "/instances")),
+    )
 }
 #: Objects built from that JSON and cached as well (gallery/imaging/stack.py), dropped along with it.
-DERIVED_KEYS = {"patient": (), "study": (), "series": ("stack:{}",)}
+DERIVED_KEYS = {Level.PATIENT: (), Level.STUDY: (), Level.SERIES: ("stack:{}",)}
 
 
 def cached_json(path: str, params: dict[str, Any] | None = None, ttl: int | None = None) -> Any:
@@ -55,7 +59,7 @@ def forget(patients: Iterable[str] = (), studies: Iterable[str] = (), series: It
     """Drop cached hierarchy JSON of resources an upload or delete changed."""
     keys = [
         template.format(resource_id)
-        for level, ids in (("patient", patients), ("study", studies), ("series", series))
+        for level, ids in ((Level.PATIENT, patients), (Level.STUDY, studies), (Level.SERIES, series))
         for resource_id in ids
         for template in (*("json:" + path for path in CACHED_PATHS[level]), *DERIVED_KEYS[level])
     ]

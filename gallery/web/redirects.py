@@ -1,10 +1,12 @@
-"""Where a `next` parameter may send the browser: only back into the gallery."""
+"""Where to send the browser: a resource's page, or where a `next` parameter asks (only back into the gallery)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import url_for
+
+from ..archive.levels import Level
 
 
 def safe_next(target: str | None) -> str:
@@ -24,3 +26,8 @@ def safe_next(target: str | None) -> str:
     ):
         return target
     return url_for("browse.home")
+
+
+def page_url(level: Level, resource_id: str) -> str:
+    """The browse page of one patient, study, series or instance."""
+    return url_for(f"browse.{level.value}", **{level.arg: resource_id})

@@ -8,11 +8,12 @@ from __future__ import annotations
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
+from ..archive.levels import Level
 from ..dicom.values import Message
 
 TERMS = {
     "role": {"viewer": _l("viewer"), "uploader": _l("uploader"), "admin": _l("admin")},
-    "level": {"patient": _l("patient"), "study": _l("study"), "series": _l("series"), "instance": _l("instance")},
+    "level": {level.value: level.label for level in Level},
     "sex": {"M": _l("male"), "F": _l("female"), "O": _l("other")},
     "orientation": {
         "axial": _l("axial"),

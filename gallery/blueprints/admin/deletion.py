@@ -8,12 +8,12 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from ...archive.levels import Level
 from ...archive.loaders import forget, load_patient, load_series, load_study
 from ...extensions import catalog, orthanc
+from ...orthanc.errors import is_orthanc_id, require_id
 from ...web.formatting import dicom_date, person_name
-
-PLURAL = {"patient": "patients", "study": "studies", "series": "series"}
-PAGE = {"patient": ("browse.patient", "patient_id"), "study": ("browse.study", "study_id")}
+from ...web.redirects import page_url
 
 
 @dataclass
@@ -92,15 +92,14 @@ def describe(level: str, resource_id: str) -> DeleteTarget:
 
 def delete_resource(target: DeleteTarget) -> str:
     """Delete in Orthanc, drop every cached trace, and return the page to go back to."""
-    answer = orthanc().delete(f"/{PLURAL[target.level]}/{target.id}") or {}
+    answer = orthanc().delete(Level(target.level).path(require_id(target.id))) or {}
     forget(patients=[target.patient], studies=target.studies, series=target.series)
     if target.level == "series":
         catalog().forget(series=target.series)
     else:
         catalog().forget(studies=target.studies)
     ancestor = answer.get("RemainingAncestor") or {}
-    level = (ancestor.get("Type") or "").lower()
-    if level in PAGE:
-        endpoint, arg = PAGE[level]
-        return url_for(endpoint, **{arg: ancestor["ID"]})
+    level = Level.from_orthanc_type(ancestor.get("Type"))
+    if level is not None and is_orthanc_id(ancestor.get("ID") or ""):
+        return page_url(level, ancestor["ID"])
     return url_for("browse.patients")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, abort, current_app, redirect, url_for
+from flask import Response, abort, current_app, redirect
 from flask_babel import gettext as _
 
 from ...access.permissions import Permission, requires
+from ...archive.levels import Level
 from ...archive.loaders import cached_json, load_instance, load_patient, load_series, load_study
 from ...archive.paging import paginate
 from ...extensions import catalog, orthanc
 from ...web.downloads import orthanc_download
 from ...web.params import date_arg, int_arg, modality_arg, page_arg, text_arg
+from ...web.redirects import page_url
 from ...web.responses import respond
-from ...web.vocabulary import term
 from . import bp
 
 RECENT_STUDIES = 12
@@ -91,24 +92,19 @@ def instance(instance_id: str) -> Response:
 
 
 DICOM_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
-UID_LEVELS = {
-    "studies": ("Study", "study", "study_id"),
-    "series": ("Series", "series", "series_id"),
-    "instances": ("Instance", "instance", "instance_id"),
-}
 
 
 @bp.get("/<any(studies, series, instances):level>/uid/<uid>")
 @requires(Permission.VIEW)
 def by_uid(level: str, uid: str) -> Response:
     """Permalinks by DICOM UID: they work on any Orthanc holding the same data."""
-    orthanc_type, endpoint, arg = UID_LEVELS[level]
+    resource = Level.from_plural(level)
     if len(uid) > 64 or not DICOM_UID.fullmatch(uid):
         abort(404, _("'%(uid)s' is not a DICOM UID (digits and dots, at most 64 characters).", uid=uid[:70]))
-    matches = [m for m in orthanc().lookup(uid) if m.get("Type") == orthanc_type]
+    matches = [m for m in orthanc().lookup(uid) if m.get("Type") == resource.orthanc_type]
     if not matches:
-        abort(404, _("No %(level)s with this UID is stored in Orthanc.", level=term(endpoint, "level")))
-    return redirect(url_for(f"browse.{endpoint}", **{arg: matches[0]["ID"]}))
+        abort(404, _("No %(level)s with this UID is stored in Orthanc.", level=resource.label))
+    return redirect(page_url(resource, matches[0]["ID"]))
 
 
 @bp.get("/instances/<oid:instance_id>/file")

@@ -21,11 +21,12 @@ from ...access.shares import (
     revoke,
     visible_shares,
 )
+from ...archive.levels import Level
 from ...archive.loaders import load_series, load_study
 from ...extensions import db
 from ...store.models import ShareLink
 from ...web.forms import ConfirmForm
-from ...web.redirects import safe_next
+from ...web.redirects import page_url, safe_next
 from ...web.responses import wants_json
 from . import bp
 from .forms import OpenShareForm, ShareForm
@@ -104,8 +105,7 @@ def landing(token: str) -> Response | tuple[str, int]:
         else:
             open_share(share)
             record("share_open", share.level, share.resource_id, detail=f"link {share.id}", actor=f"share:{share.id}")
-            endpoint, arg = ("browse.study", "study_id") if share.level == "study" else ("browse.series", "series_id")
-            return redirect(url_for(endpoint, **{arg: share.resource_id}))
+            return redirect(page_url(Level(share.level), share.resource_id))
     elif request.method == "POST":
         status = 400
     return render_template("shares/landing.html", link=share, form=form, error=error), status
