@@ -66,7 +66,7 @@ def register_extensions(app: Flask) -> None:
     from .imaging import stack, voxels
 
     if app.config["CACHE_TYPE"].endswith("RedisCache"):
-        # An unreachable Redis must fail fast; the gallery then goes without it a while (caching.py).
+        # An unreachable Redis must fail fast; the gallery then goes without it a while (archive/cache.py).
         app.config.setdefault("CACHE_OPTIONS", {"socket_connect_timeout": 1.0, "socket_timeout": 1.0})
     cache.init_app(app)
     csrf.init_app(app)
