@@ -1,4 +1,4 @@
-"""Accounts: users and roles, sign-in, throttling of failed sign-ins."""
+"""Accounts: signing in and out (user management is in the admin blueprint)."""
 
 from flask import Blueprint
 
