@@ -18,12 +18,19 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+from gallery import create_app
+from gallery.accounts.models import User
+from gallery.accounts.users import bootstrap_admin
+from gallery.database import SCHEMA_LOCK_KEY, schema_lock
 from gallery.embedded import EmbeddedOrthanc, free_port
+from gallery.extensions import db
 from gallery.launch import GalleryServer, start_gunicorn
 
-from .conftest import ADMIN_PASSWORD, ADMIN_USER
+from .conftest import ADMIN_PASSWORD, ADMIN_USER, app_config
 from .services import gallery_get, missing_services, start_postgresql
 
 pytestmark = pytest.mark.services
@@ -134,3 +141,65 @@ def test_two_galleries_started_together_on_one_new_database(orthanc_server, new_
         for gallery, log in zip(galleries, logs, strict=True):
             assert_every_worker_booted_and_serves(gallery, log, workers=2)
     assert user_rows(new_database) == [(ADMIN_USER, "admin")]
+
+
+def test_schema_lock_keeps_every_other_writer_out_until_the_block_ends(orthanc_server, new_database: str):
+    """The lock is the database's own (SQLite's write lock, a PostgreSQL advisory lock), so other
+    processes see it: here another engine, i.e. other connections, stand for them."""
+    app = create_app(app_config(orthanc_server, SQLALCHEMY_DATABASE_URI=new_database))
+    other = create_engine(database_url_of(app))
+
+    def other_gets_the_lock() -> bool:
+        with other.connect() as connection:
+            if other.dialect.name == "postgresql":
+                got = connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                connection.rollback()
+                return bool(got)
+            connection.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except OperationalError as error:
+                assert "locked" in str(error)
+                return False
+            connection.exec_driver_sql("ROLLBACK")
+            return True
+
+    try:
+        with app.app_context():
+            with schema_lock():
+                assert not other_gets_the_lock()
+            assert other_gets_the_lock()
+            with pytest.raises(ZeroDivisionError), schema_lock():
+                1 / 0  # noqa: B018 - an error inside the block releases the lock too
+            assert other_gets_the_lock()
+    finally:
+        other.dispose()
+
+
+def test_an_admin_inserted_by_a_writer_outside_the_lock_first_is_success(orthanc_server, new_database: str):
+    """`flask users add` (or an older gallery) inserts the admin between our check and our insert."""
+    app = create_app(app_config(orthanc_server, SQLALCHEMY_DATABASE_URI=new_database, GALLERY_ADMIN_USER=""))
+    other = create_engine(database_url_of(app))
+    inserted = []
+
+    def insert_first(_connection, _cursor, statement: str, *_args) -> None:
+        if statement.startswith("INSERT INTO users") and not inserted:
+            inserted.append(statement)
+            with Session(other) as session:
+                session.add(User(username=ADMIN_USER, password_hash="elsewhere", role="admin"))
+                session.commit()
+
+    try:
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", insert_first)
+            assert bootstrap_admin(ADMIN_USER, ADMIN_PASSWORD) is None
+            assert inserted  # the race did happen
+            db.session.commit()  # the caller's transaction survived the conflict
+            assert db.session.scalar(select(func.count()).select_from(User)) == 1
+        assert user_rows(new_database) == [(ADMIN_USER, "admin")]
+    finally:
+        other.dispose()
+
+
+def database_url_of(app) -> str:
+    return app.config["SQLALCHEMY_DATABASE_URI"]
