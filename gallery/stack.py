@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from .caching import cache_get, cache_set
 from .dicom import parse_numbers, tag_value
-from .hierarchy import DERIVED_KEYS, instance_tags, load_series, series_instances
+from .hierarchy import DERIVED_KEYS, has_pixels, instance_tags, load_series, series_instances
 from .lru import LRU
 from .models import Series, Slice
 from .volume import Layout, VolumeInfo, describe, layouts, native_plane
@@ -115,7 +115,7 @@ def build_stack(series_id: str) -> Stack:
         pixel_spacing=geometry.pixel_spacing,
         thickness=geometry.slice_thickness,
         total_bytes=sum(int(entry.get("FileSize") or 0) for entry in by_id.values()),
-        pixels=series.renderable,
+        pixels=series.renderable and has_pixels(tags),
         colour=colour,
         min_slices=config["MPR_MIN_SLICES"],
         max_voxels=config["MPR_MAX_VOXELS"],
