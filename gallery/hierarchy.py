@@ -16,10 +16,10 @@ from flask import current_app
 from .caching import cache_delete_many, cache_get, cache_set
 from .catalog import series_entry, study_row
 from .dicom import (
-    NON_IMAGE_MODALITIES,
     format_date,
     format_name,
     format_time,
+    is_viewable,
     orientation_label,
     parse_numbers,
     tag_int,
@@ -128,14 +128,15 @@ def load_study(study_id: str) -> Study:
     for s in cached_json(f"/studies/{study_id}/series"):
         series_tags = _tags(s)
         modality = series_tags.get("Modality", "")
+        instance_count = len(s.get("Instances") or [])
         cards.append(
             SeriesCard(
                 id=s["ID"],
                 number=series_tags.get("SeriesNumber", ""),
                 modality=modality,
                 description=series_tags.get("SeriesDescription", "") or series_tags.get("ProtocolName", ""),
-                instance_count=len(s.get("Instances") or []),
-                renderable=modality not in NON_IMAGE_MODALITIES and bool(s.get("Instances")),
+                instance_count=instance_count,
+                renderable=is_viewable(modality, instance_count),
             )
         )
     cards.sort(key=_series_sort_key)
@@ -243,12 +244,13 @@ def load_series(series_id: str) -> Series:
         geometry=geometry(middle_tags),
         slices=slices,
         instance_count=len(instances),
-        renderable=has_pixels(middle_tags) and modality not in NON_IMAGE_MODALITIES,
+        renderable=is_viewable(modality, len(instances)),  # as its study judges it: dicom.is_viewable
         ordered_by=ordered_by,
     )
 
 
 def has_pixels(tags: dict[str, Any]) -> bool:
+    """Whether a file carries pixel data: decides what its volume offers (MPR), not whether it is viewable."""
     return any(key in tags for key in PIXEL_DATA_TAGS)
 
 
@@ -296,6 +298,6 @@ def load_instance(instance_id: str) -> Instance:
         rows=tag_int(tags, "0028,0010"),
         columns=tag_int(tags, "0028,0011"),
         file_size=int(data.get("FileSize", 0)),
-        renderable=has_pixels(tags) and modality not in NON_IMAGE_MODALITIES,
+        renderable=is_viewable(modality, 1),  # as its series judges it: dicom.is_viewable
         tags=flatten_tags(tags),
     )

@@ -15,7 +15,7 @@ from flask import current_app
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
-from .extensions import cache
+from .caching import cache_get, cache_set
 from .images import Image, Rendering, render
 from .models import Slice
 from .volume import spread
@@ -92,8 +92,8 @@ def compose(sheet: Sheet, slices: list[Slice]) -> bytes:
 
 
 def contact_sheet(sheet: Sheet, slices: list[Slice]) -> Image:
-    cached = cache.get(sheet.key)
+    cached = cache_get(sheet.key)
     if cached is None:
         cached = compose(sheet, slices)
-        cache.set(sheet.key, cached, timeout=current_app.config["IMAGE_TTL"])
+        cache_set(sheet.key, cached, timeout=current_app.config["IMAGE_TTL"])
     return Image(cached, "image/jpeg", sheet.etag)

@@ -16,7 +16,8 @@ import io
 import numpy as np
 from flask import Flask, current_app
 
-from .extensions import cache, orthanc
+from .caching import cache_get, cache_set
+from .extensions import orthanc
 from .lru import LRU
 from .models import Slice
 from .volume import spread
@@ -78,7 +79,7 @@ def series_stats(series_id: str, digest: str, slices: list[Slice]) -> Stats:
     the same for 20 or 2,000 slices and do not depend on what happens to be cached.
     """
     key = f"stats{STATS_VERSION}:{series_id}:{digest}"
-    cached = cache.get(key)
+    cached = cache_get(key)
     if cached is not None:
         return Stats(*cached)
     arrays = []
@@ -86,5 +87,5 @@ def series_stats(series_id: str, digest: str, slices: list[Slice]) -> Stats:
         content = orthanc().get_binary(f"/instances/{item.instance}/frames/{item.frame}/numpy").content
         arrays.append(parse_npy(content).ravel())
     stats = stats_of(np.concatenate(arrays)) if arrays else Stats(0.0, 0.0, 0.0, 0.0)
-    cache.set(key, (stats.minimum, stats.maximum, stats.low, stats.high), timeout=current_app.config["IMAGE_TTL"])
+    cache_set(key, (stats.minimum, stats.maximum, stats.low, stats.high), timeout=current_app.config["IMAGE_TTL"])
     return stats
