@@ -114,6 +114,10 @@ def test_a_single_frame_image_has_only_frame_0(client, archive: Archive):
     response = client.get(f"/instances/{archive.volume[0].instance}/thumbnail?frame=1", headers=JSON)
     assert response.status_code == 404
     assert message(response) == "This image has only frame 0; frame 1 does not exist."
+    korean = client.get(
+        f"/instances/{archive.volume[0].instance}/thumbnail?frame=1", headers={**JSON, "Accept-Language": "ko"}
+    )
+    assert message(korean) == "이 영상에는 프레임 0만 있습니다. 프레임 1은(는) 없습니다."
 
 
 def test_frame_0_costs_no_extra_orthanc_call(client, sent, rgb_2frame: Stored):
