@@ -208,6 +208,17 @@ def instance_tags(instance_id: str) -> dict[str, Any]:
     return cached_json(f"/instances/{instance_id}/tags", ttl=current_app.config["IMAGE_TTL"])
 
 
+def frames_in(tags: dict[str, Any]) -> int:
+    """NumberOfFrames, at least 1: Orthanc renders frame 0 of any image, tagged or not."""
+    return max(tag_int(tags, "0028,0008") or 1, 1)
+
+
+def frame_count(instance_id: str) -> int:
+    """How many frames an instance has, from its cached tags: what a requested frame is checked against."""
+    require_id(instance_id)
+    return frames_in(instance_tags(instance_id))
+
+
 def geometry(tags: dict[str, Any]) -> Geometry:
     thickness = parse_numbers(tag_value(tags, "0018,0050"))
     return Geometry(
@@ -280,7 +291,6 @@ def load_instance(instance_id: str) -> Instance:
     study = cached_json(f"/studies/{series['ParentStudy']}")
     series_tags = _tags(series)
     modality = series_tags.get("Modality", "")
-    frames = tag_int(tags, "0028,0008") or 1
     return Instance(
         id=instance_id,
         uid=tag_value(tags, "0008,0018"),
@@ -294,7 +304,7 @@ def load_instance(instance_id: str) -> Instance:
             modality=modality,
             description=series_tags.get("SeriesDescription", ""),
         ),
-        frames=max(frames, 1),
+        frames=frames_in(tags),
         rows=tag_int(tags, "0028,0010"),
         columns=tag_int(tags, "0028,0011"),
         file_size=int(data.get("FileSize", 0)),

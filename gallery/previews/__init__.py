@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from ..access import Permission, requires
-from ..hierarchy import middle_slice
-from ..images import Image, Rendering, clamp_box, placeholder_svg, render
-from ..params import int_arg
+from ..hierarchy import frame_count, middle_slice
+from ..images import MIN_BOX, Image, Rendering, clamp_box, placeholder_svg, render
+from ..params import frame_arg, int_arg
 
 bp = Blueprint("previews", __name__)
 
@@ -42,18 +42,26 @@ def serve(spec: Rendering, max_age: int = YEAR) -> Response:
 @bp.get("/instances/<oid:instance_id>/thumbnail")
 @requires(Permission.VIEW)
 def thumbnail(instance_id: str) -> Response:
-    """A JPEG fitted in THUMBNAIL_SIZE (or `?size=`, clamped to 16–512), `?frame=N` for multi-frame objects."""
+    """A JPEG fitted in THUMBNAIL_SIZE (or `?size=`, 16–512), `?frame=N` for multi-frame objects."""
     config = current_app.config
-    size = min(clamp_box(int_arg("size", config["THUMBNAIL_SIZE"], minimum=1, maximum=100_000)), THUMBNAIL_MAX)
-    spec = Rendering(instance_id, int_arg("frame", 0), box=size, fmt="jpeg", quality=config["THUMBNAIL_QUALITY"])
+    size = thumbnail_size()  # before the frame: a malformed size costs no Orthanc call
+    frame = frame_arg(lambda: frame_count(instance_id))
+    spec = Rendering(instance_id, frame, box=size, fmt="jpeg", quality=config["THUMBNAIL_QUALITY"])
     return serve(spec)
+
+
+def thumbnail_size() -> int:
+    """`?size=N`, from MIN_BOX to THUMBNAIL_MAX (or PREVIEW_MAX_SIZE if lower): a 400 outside, never clamped."""
+    config = current_app.config
+    largest = min(THUMBNAIL_MAX, config["PREVIEW_MAX_SIZE"])
+    return int_arg("size", min(clamp_box(config["THUMBNAIL_SIZE"]), largest), minimum=MIN_BOX, maximum=largest)
 
 
 @bp.get("/instances/<oid:instance_id>/preview")
 @requires(Permission.VIEW)
 def preview(instance_id: str) -> Response:
     """The frame at native size (at most PREVIEW_MAX_SIZE), lossless PNG."""
-    return serve(Rendering(instance_id, int_arg("frame", 0), box=None, fmt="png"))
+    return serve(Rendering(instance_id, frame_arg(lambda: frame_count(instance_id)), box=None, fmt="png"))
 
 
 @bp.get("/series/<oid:series_id>/thumbnail")

@@ -12,7 +12,7 @@ from typing import Any
 from flask import abort, request
 from flask_babel import gettext as _
 
-from ..params import choice_arg, float_arg, int_arg
+from ..params import choice_arg, echoed, float_arg, whole_arg
 from ..stack import Stack
 from ..vocabulary import term
 from ..volume import PLANES
@@ -56,14 +56,20 @@ def _number(stack: Stack, count: int, native: bool) -> int:
         abort(404, _("This series has no images to show."))
     instance = request.args.get("instance", "").strip()
     if instance and native and not request.args.get("slice"):
-        frame = int_arg("frame", 0)
+        # Only compared with the series' own slices, never sent to Orthanc.
+        frame = whole_arg("frame") or 0
         for index, item in enumerate(stack.series.slices):
             if item.instance == instance and item.frame == frame:
                 return index + 1
         abort(404, _("That instance and frame are not part of this series."))
-    number = int_arg("slice", (count + 1) // 2, minimum=-(10**9), maximum=10**9)
+    number = whole_arg("slice")
+    if number is None:
+        return (count + 1) // 2
     if not 1 <= number <= count:
-        abort(404, _("There is no slice %(number)s: slices are numbered 1 to %(count)s.", number=number, count=count))
+        abort(
+            404,
+            _("There is no slice %(number)s: slices are numbered 1 to %(count)s.", number=echoed(number), count=count),
+        )
     return number
 
 
