@@ -49,6 +49,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
 def init_db() -> None:
     """Create missing tables. Safe when several processes start at once."""
+    from . import render_failures  # noqa: F401 - registers the table
     from .accounts import models  # noqa: F401 - registers the tables
 
     try:
