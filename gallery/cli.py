@@ -16,8 +16,10 @@ from .accounts.users import (
     set_role,
 )
 from .database import init_db
-from .demo import load_demo_data
+from .demo import load_demo_data, warm_images
 from .extensions import invalidate_catalog, orthanc
+from .orthanc import is_orthanc_id
+from .render_failures import forget, listing
 
 ROLES = click.Choice(["viewer", "uploader", "admin"])
 
@@ -28,6 +30,7 @@ def demo_data_command() -> None:
     """Upload demo DICOM (pydicom's test files and a generated MR volume) to Orthanc."""
     counts = load_demo_data(orthanc())
     invalidate_catalog()
+    click.echo(f"Rendered each image once: {dict(warm_images())}")
     click.echo(
         f"Demo data: {counts['Success']} stored, {counts['AlreadyStored']} already stored, "
         f"{counts['rejected']} rejected by Orthanc (pydicom ships some deliberately broken files)."
@@ -105,4 +108,24 @@ def delete_user(username: str) -> None:
     click.echo(f"Removed {username.lower()}.")
 
 
-COMMANDS = (demo_data_command, init_db_command, users)
+images = AppGroup("images", help="Images Orthanc failed on (see /admin/images).")
+
+
+@images.command("list")
+def list_failures() -> None:
+    """List recorded failures: reason, instance, frame, times, last time, series."""
+    for f in listing():
+        click.echo(f"{f.reason:11} {f.instance} frame {f.frame:<4} x{f.count:<3} {f.last_at:%Y-%m-%d %H:%M} {f.series}")
+
+
+@images.command("clear")
+@click.argument("instance")
+@click.option("--frame", type=int, default=0, show_default=True)
+def clear_failure(instance: str, frame: int) -> None:
+    """Forget a failure, so Orthanc is asked for the image again."""
+    if not is_orthanc_id(instance) or not forget(instance, frame):
+        raise click.ClickException(f"No failure recorded for {instance[:60]} frame {frame}.")
+    click.echo(f"Cleared {instance} frame {frame}.")
+
+
+COMMANDS = (demo_data_command, init_db_command, users, images)

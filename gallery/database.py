@@ -81,6 +81,7 @@ def schema_lock() -> Iterator[Connection]:
 
 def create_tables(connection: Connection) -> None:
     """Create missing tables on `connection` (inside schema_lock())."""
+    from . import render_failures  # noqa: F401 - registers the table
     from .accounts import models  # noqa: F401 - registers the tables
 
     db.metadata.create_all(connection)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .extensions import orthanc as orthanc_client
 from .orthanc import OrthancClient, OrthancError, OrthancUnavailable
 from .synthetic import PatientInfo, StudyInfo, mr_volume, small_study
 
@@ -26,6 +27,8 @@ NAMED_PATIENTS = [
 
 
 #: Test files left out because Orthanc itself cannot survive them (found by tests/test_demo.py).
+#: Files that crash only some versions stay in (1.12.7 aborts on pydicom-data's US1_J2KR.dcm):
+#: warm_images() meets the crash at load time and the gallery records it.
 ORTHANC_KILLERS = {
     # Orthanc 1.10.1 + GDCM plugin: rendering it fails an assertion on NumberOfFrames and aborts Orthanc.
     "rtdose_1frame.dcm",
@@ -72,6 +75,31 @@ def upload(client: OrthancClient, sources: Iterable[tuple[str, Source]], workers
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return Counter(pool.map(send, sources))
+
+
+def warm_images() -> Counter[str]:
+    """Render every instance's thumbnail once, in order (in an app context).
+
+    Images that crash Orthanc (see ORTHANC_KILLERS; which ones depends on the Orthanc version)
+    do so now, one at a time, and are recorded by gallery/render_failures.py before anyone
+    browses. Needs a supervised Orthanc (EmbeddedOrthanc.supervise) to come back after each.
+    """
+    from flask import current_app
+
+    from .images import Rendering, render
+    from .render_failures import known
+
+    config = current_app.config
+    outcomes: Counter[str] = Counter()
+    for instance in orthanc_client().get_json("/instances"):
+        spec = Rendering(instance, 0, box=config["THUMBNAIL_SIZE"], quality=config["THUMBNAIL_QUALITY"])
+        try:
+            image = render(spec)
+        except OrthancError:
+            outcomes["failed"] += 1
+            continue
+        outcomes[known(instance) or ("placeholder" if image.placeholder else "rendered")] += 1
+    return outcomes
 
 
 def load_demo_data(client: OrthancClient) -> Counter[str]:

@@ -20,6 +20,7 @@ from .caching import cache_get, cache_set
 from .extensions import orthanc
 from .lru import LRU
 from .models import Slice
+from .render_failures import CRASH, known
 from .volume import spread
 from .windowing import Stats, stats_of
 
@@ -83,7 +84,9 @@ def series_stats(series_id: str, digest: str, slices: list[Slice]) -> Stats:
     if cached is not None:
         return Stats(*cached)
     arrays = []
-    for item in sample(slices, current_app.config["VIEWER_STATS_SAMPLES"]):
+    # Frames recorded as having made Orthanc fail are not decoded again (gallery/render_failures.py).
+    usable = [item for item in slices if known(item.instance, item.frame) != CRASH]
+    for item in sample(usable, current_app.config["VIEWER_STATS_SAMPLES"]):
         content = orthanc().get_binary(f"/instances/{item.instance}/frames/{item.frame}/numpy").content
         arrays.append(parse_npy(content).ravel())
     stats = stats_of(np.concatenate(arrays)) if arrays else Stats(0.0, 0.0, 0.0, 0.0)

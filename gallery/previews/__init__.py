@@ -70,7 +70,7 @@ def series_thumbnail(series_id: str) -> Response:
     """The thumbnail of the series' middle slice; short-lived, as a series can grow."""
     middle = middle_slice(series_id)
     if middle is None:
-        image = Image(placeholder_svg(256, "Empty series", "no instances"), "image/svg+xml", "empty", True)
+        image = Image(placeholder_svg(256, "empty"), "image/svg+xml", "empty", True)
         return image_response(image, 60)
     config = current_app.config
     spec = Rendering(
