@@ -217,6 +217,7 @@ def test_every_post_needs_a_csrf_token(app, archive: Archive):
         "study_id": archive.volume[0].study,
         "series_id": archive.volume_series,
         "patient_id": archive.volume[0].patient,
+        "instance_id": archive.volume[0].instance,
         "user_id": 1,
         "share_id": 1,
         "token": "x" * 32,
