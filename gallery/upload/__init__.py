@@ -13,7 +13,7 @@ from .forms import UploadForm
 from .ingest import store_all
 from .limits import ZipLimits
 from .messages import script_messages
-from .report import make_report
+from .report import make_report, rendered_report
 
 bp = Blueprint("upload", __name__)
 
@@ -46,4 +46,5 @@ def form() -> Response:
     record("upload", detail=f"{report.files_sent} files: {counts}")
     for study in report.studies:
         record("upload", "study", study.id)
-    return respond("upload/report.html", report=report)
+    rendered = {"html": rendered_report(report)} if wants_json() else {}
+    return respond("upload/report.html", report=report, **rendered)
