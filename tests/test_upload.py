@@ -304,6 +304,44 @@ def test_plain_form_post_answers_with_the_report_page(upload_client):
     assert re.search(r'href="/studies/[0-9a-f-]{44}">Study</a>', html)
 
 
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_json_answer_carries_the_report_pages_own_rows_and_cards(upload_client, orthanc, fresh_orthanc, language):
+    """The upload page's script inserts this HTML as it is, so it must be what the report page renders:
+    localised dates and names, and one entry of rows per file sent (a ZIP's entries under its file)."""
+    upload_client.set_cookie("lang", language)
+    patient = PatientInfo("Hong^Gildong=洪^吉洞=홍^길동", "UP-HONG")
+    # One image per study: which image a new study's card shows depends on the order Orthanc received them.
+    first, second = (
+        next(small_study(StudyInfo(patient, uid, "20250102", "101010", f"Hong {uid}"), "CT", instances=1, size=32))
+        for uid in ("first", "second")
+    )
+    files = [
+        ("a.dcm", first),
+        ("b.zip", make_zip([("x/1.dcm", second), ("__MACOSX/x/._1.dcm", b"\x00\x05")])),
+        ("notes.txt", b"not DICOM"),
+    ]
+    response = post(upload_client, files)
+    answer = response.get_json()
+    rows, studies = answer["html"]["rows"], answer["html"]["studies"]
+    assert [row.count("<tr ") for row in rows] == [1, 2, 1]
+    assert 'class="outcome-stored"' in rows[0] and "x/1.dcm" in rows[1] and 'class="outcome-rejected"' in rows[2]
+    assert [s["id"] for s in studies] == [s["id"] for s in answer["report"]["studies"]] and len(studies) == 2
+    date = {"en": "Jan 2, 2025", "ko": "2025. 1. 2."}[language]
+    name = {"en": "Gildong Hong (홍길동)", "ko": "홍길동 (Hong Gildong)"}[language]
+    for study in studies:
+        assert study["html"].strip().startswith('<li class="card">')
+        assert date in study["html"] and name in study["html"]  # the script showed 20250102 and the DICOM form
+    assert f":{fresh_orthanc.port}" not in response.get_data(as_text=True)
+
+    # The same files once more, into an Orthanc that forgot them, as a plain form post: the report page
+    # holds exactly the rows and the cards the JSON carried.
+    orthanc.delete(f"/patients/{answer['report']['items'][0]['patient']}")
+    page = post(upload_client, files, accept="text/html").get_data(as_text=True)
+    assert f'<html lang="{language}">' in page
+    for html in [*rows, *(s["html"] for s in studies)]:
+        assert html in page
+
+
 def test_scripts_authenticate_with_a_header_instead_of_a_csrf_token(upload_client):
     """curl -u USER:PASSWORD -F files=@a.dcm -H 'Accept: application/json' (see README): no CSRF token."""
     data = study_files("Script", instances=1)[0]
