@@ -75,7 +75,9 @@ def csrf_token(client) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def post(client, files: Files = (), folder: Files = (), accept: str = "application/json", token: bool = True):
+def post(
+    client, files: Files = (), folder: Files = (), accept: str = "application/json", token: bool = True, url="/upload"
+):
     """Post as the upload page does: the form's fields, its CSRF token, and the session cookie."""
     data: dict[str, object] = {
         "files": [(io.BytesIO(content), name) for name, content in files],
@@ -83,7 +85,7 @@ def post(client, files: Files = (), folder: Files = (), accept: str = "applicati
     }
     if token:
         data["csrf_token"] = csrf_token(client)
-    return client.post("/upload", data=data, headers={"Accept": accept}, content_type="multipart/form-data")
+    return client.post(url, data=data, headers={"Accept": accept}, content_type="multipart/form-data")
 
 
 def report_of(client, files: Files = (), folder: Files = ()) -> dict:
@@ -320,7 +322,7 @@ def test_json_answer_carries_the_report_pages_own_rows_and_cards(upload_client, 
         ("b.zip", make_zip([("x/1.dcm", second), ("__MACOSX/x/._1.dcm", b"\x00\x05")])),
         ("notes.txt", b"not DICOM"),
     ]
-    response = post(upload_client, files)
+    response = post(upload_client, files, url="/upload?include=html")
     answer = response.get_json()
     rows, studies = answer["html"]["rows"], answer["html"]["studies"]
     assert [row.count("<tr ") for row in rows] == [1, 2, 1]
@@ -340,6 +342,17 @@ def test_json_answer_carries_the_report_pages_own_rows_and_cards(upload_client, 
     assert f'<html lang="{language}">' in page
     for html in [*rows, *(s["html"] for s in studies)]:
         assert html in page
+
+
+def test_the_reports_markup_only_when_asked_for_and_a_bad_ask_stores_nothing(upload_client, orthanc):
+    data = study_files("Asked", instances=2)
+    plain = post(upload_client, [("a.dcm", data[0])])
+    assert plain.status_code == 200 and "html" not in plain.get_json()  # a script's answer stays lean
+    for value in ("rows", "html%2F..%2F", "1"):
+        response = post(upload_client, [("b.dcm", data[1])], url=f"/upload?include={value}")
+        assert response.status_code == 400, value
+        assert "'include' must be one of html" in response.get_json()["error"]["message"]
+    assert orthanc.get_json("/statistics")["CountInstances"] == 1
 
 
 def test_scripts_authenticate_with_a_header_instead_of_a_csrf_token(upload_client):

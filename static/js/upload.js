@@ -17,6 +17,8 @@
   const MESSAGES = JSON.parse(form.dataset.messages || "{}"); // the page's language (gallery/upload/messages.py)
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
   const batchCap = Math.min(BATCH_BYTES, maxBytes * 0.9); // a batch must stay under the server's limit
+  const reportUrl = new URL(form.action);
+  reportUrl.searchParams.set("include", "html"); // the JSON answer then carries the report's rows and cards
   const $ = (selector) => run.querySelector(selector);
   const ui = {
     title: $("[data-run-title]"),
@@ -197,7 +199,7 @@
         batch.forEach((file) => data.append(file.field, file.file, file.name));
         const batchBytes = batch.reduce((sum, f) => sum + f.size, 0);
         const xhr = new XMLHttpRequest();
-        xhr.open("POST", form.action);
+        xhr.open("POST", reportUrl);
         xhr.setRequestHeader("Accept", "application/json");
         xhr.responseType = "json";
         batch.forEach((file) => this.note(file, text("sending")));
