@@ -241,3 +241,29 @@ def test_live_report_reads_as_the_report_page_in_each_language(
     name = "홍길동 (Hong Gildong)" if locale == "ko-KR" else "Gildong Hong (홍길동)"
     assert name in live["cards"][0]
     assert live == reloaded
+
+
+def test_a_file_over_the_limit_gets_the_report_pages_rejected_row_without_being_sent(browser, fresh_orthanc, tmp_path):
+    """The script refuses it before sending; its row comes from the page's server-rendered row template."""
+    server = LiveServer(create_app(app_config(fresh_orthanc, MAX_CONTENT_LENGTH=40_000)))
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        sign_in(page, server.url)
+        small = write_study(tmp_path / "small", "Small", 2, size=16)[0]
+        large = tmp_path / "large.dcm"
+        large.write_bytes(bytes(50_000))
+        page.goto(server.url + "/upload")
+        page.set_input_files("#upload-files", [str(small), str(large)])
+        page.click(".upload-form button[type=submit]")
+        page.wait_for_selector("[data-upload-run][data-state=done]", timeout=30000)
+        assert counts(page) == "2 files: 1 stored 0 already stored 1 rejected 0 skipped"
+        row = page.locator("#upload-table tr", has_text="large.dcm")
+        assert row.get_attribute("class") == "outcome-rejected"
+        cells = [" ".join(text.split()) for text in row.locator("td").all_inner_texts()]
+        assert cells == ["large.dcm", "48.8 KB", "Rejected", "larger than the upload limit of 39.1 KB; not sent"]
+        assert row.locator("span.outcome.outcome--rejected").count() == 1
+        assert page.locator("[data-run-status]").inner_text() == "You sent 2 files."
+    finally:
+        context.close()
+        server.stop()
