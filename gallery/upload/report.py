@@ -38,13 +38,10 @@ def rendered_report(report: UploadReport) -> dict[str, object]:
     """
     file_row = get_template_attribute("upload/macros.html", "file_row")
     study_card = get_template_attribute("macros/cards.html", "study_card")
-    rows: list[list[str]] = [[] for _ in range(report.files_sent)]
+    rows = [""] * report.files_sent
     for item in report.items:
-        rows[item.file_index].append(str(file_row(item)).strip())
-    return {
-        "rows": ["\n".join(file_rows) for file_rows in rows],
-        "studies": [{"id": study.id, "html": str(study_card(study)).strip()} for study in report.studies],
-    }
+        rows[item.file_index] += file_row(item)
+    return {"rows": rows, "studies": [{"id": study.id, "html": str(study_card(study))} for study in report.studies]}
 
 
 def touched_studies(items: list[UploadItem]) -> list[StudyRow]:
