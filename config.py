@@ -50,6 +50,11 @@ HIERARCHY_TTL = 30
 #: Seconds that rendered images and instance tags are cached (content is
 #: immutable under its Orthanc ID, so this only bounds cache memory).
 IMAGE_TTL = 24 * 3600
+#: After a rendering call's connection dropped and Orthanc stopped answering, how long (s) to
+#: wait for it to answer again (a supervisor restarting it) before calling it a crash the
+#: image caused; and how long (s) each process trusts its copy of the list of such images.
+RENDER_CRASH_WAIT = 15.0
+RENDER_FAILURES_MEMO = 10.0
 #: Minimum seconds between two checks of Orthanc's change feed by the list index.
 INDEX_POLL_SECONDS = 1.0
 #: More new studies/series than this in one poll triggers a full index rebuild.
@@ -154,6 +159,7 @@ ENV_KEYS = (
     "SESSION_COOKIE_SECURE",
     "MAX_CONTENT_LENGTH",
     "UPLOAD_SPOOL_DIR",
+    "RENDER_CRASH_WAIT",
 )
 
 

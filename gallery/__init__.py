@@ -73,8 +73,7 @@ def register_extensions(app: Flask) -> None:
     init_i18n(app)
     init_throttle(app)
     login_manager.init_app(app)
-    init_database(app)
-    init_admin(app)
+    init_database(app, after_schema=lambda: init_admin(app))  # the first admin under the schema lock
     init_orthanc(app)
     init_catalog(app)
     voxels.init_app(app)

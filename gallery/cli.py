@@ -15,6 +15,8 @@ from .access.users import (
     set_password,
     set_role,
 )
+from .imaging.failures import forget, listing
+from .orthanc.errors import is_orthanc_id
 from .store.database import init_db
 
 ROLES = click.Choice(["viewer", "uploader", "admin"])
@@ -91,4 +93,24 @@ def delete_user(username: str) -> None:
     click.echo(f"Removed {username.lower()}.")
 
 
-COMMANDS = (init_db_command, users)
+images = AppGroup("images", help="Images Orthanc failed on (see /admin/images).")
+
+
+@images.command("list")
+def list_failures() -> None:
+    """List recorded failures: reason, instance, frame, times, last time, series."""
+    for f in listing():
+        click.echo(f"{f.reason:11} {f.instance} frame {f.frame:<4} x{f.count:<3} {f.last_at:%Y-%m-%d %H:%M} {f.series}")
+
+
+@images.command("clear")
+@click.argument("instance")
+@click.option("--frame", type=int, default=0, show_default=True)
+def clear_failure(instance: str, frame: int) -> None:
+    """Forget a failure, so Orthanc is asked for the image again."""
+    if not is_orthanc_id(instance) or not forget(instance, frame):
+        raise click.ClickException(f"No failure recorded for {instance[:60]} frame {frame}.")
+    click.echo(f"Cleared {instance} frame {frame}.")
+
+
+COMMANDS = (init_db_command, users, images)

@@ -82,6 +82,18 @@ def ensure_admin(env: dict[str, str]) -> None:
     )
 
 
+def warm_demo_images() -> None:
+    """Render the demo once, so images that crash this Orthanc do it now and are recorded."""
+    from gallery import create_app
+
+    from .demo import warm_images
+
+    print("Rendering each demo image once (Orthanc may restart on files it cannot survive)...", flush=True)
+    with create_app().app_context():
+        counts = warm_images()
+    print(f"Demo images: {dict(counts)}", flush=True)
+
+
 def server_command(host: str, port: int, dev: bool) -> list[str]:
     if dev:
         return [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", host, "--port", str(port)]
@@ -178,9 +190,12 @@ def main(argv: list[str] | None = None) -> int:
 
     env = dict(os.environ)
     ensure_secret_key(env)
+    first_start = not (INSTANCE / "orthanc" / "demo-data-loaded").exists()
     orthanc = None if env.get("ORTHANC_URL") else start_embedded(env)
     supervisor = orthanc.supervise() if orthanc is not None else None
     ensure_admin(env)
+    if orthanc is not None and first_start:
+        warm_demo_images()
     server = subprocess.Popen(server_command(args.host, args.port, args.dev), cwd=ROOT, env=env)
     print(f"Orthanc Gallery on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
 

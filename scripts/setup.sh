@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything `make run` (setup.sh run), `make test` (setup.sh test) or the benchmarks
 # (setup.sh bench: what the tests need, and wrk) need on Debian/Ubuntu: the Debian packages (Orthanc,
-# its GDCM plugin; for tests Chromium, Redis and PostgreSQL), then the virtualenv with requirements.txt.
+# its GDCM plugin; for tests Chromium, Redis and PostgreSQL), then the virtualenv: requirements.txt to run,
+# requirements-dev.txt (which includes it) to test and benchmark.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,13 +54,23 @@ if [[ "$purpose" == "test" ]]; then
   fi
 fi
 
-# The virtualenv, reinstalled only when requirements.txt changes.
-stamp=".venv/.requirements-$(sha256sum requirements.txt | cut -c1-16)"
-if [[ ! -f "$stamp" ]]; then
+# The virtualenv, reinstalled only when its requirements change: `run` installs requirements.txt (what the
+# gallery needs), `test` and `bench` install requirements-dev.txt (which includes requirements.txt, and adds
+# the test and lint tools). The stamp hashes both files, so a change to either installs again; a `dev` stamp
+# also satisfies `run` (a test venv has everything the gallery needs), a `run` stamp does not satisfy `test`.
+hash=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+if [[ "$purpose" == "test" || "$purpose" == "bench" ]]; then
+  requirements=requirements-dev.txt stamps=(".venv/.requirements-dev-$hash")
+else
+  requirements=requirements.txt stamps=(".venv/.requirements-run-$hash" ".venv/.requirements-dev-$hash")
+fi
+installed=false
+for stamp in "${stamps[@]}"; do [[ -f "$stamp" ]] && installed=true; done
+if [[ "$installed" == false ]]; then
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
   # (grep drops a warning some pip configurations print for every package)
   .venv/bin/python -m pip install --quiet --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)
-  .venv/bin/python -m pip install --quiet -r requirements.txt 2> >(grep -v "is ignored: it is neither" >&2)
+  .venv/bin/python -m pip install --quiet -r "$requirements" 2> >(grep -v "is ignored: it is neither" >&2)
   rm -f .venv/.requirements-*
-  touch "$stamp"
+  touch "${stamps[0]}"
 fi

@@ -197,8 +197,11 @@ def test_multiframe_instance_has_a_frame_selector(client, archive: Archive):
     html = client.get(f"/instances/{instance}?frame=9").get_data(as_text=True)
     assert f"/instances/{instance}/preview?frame=9" in html and "data-frame-picker" in html
     assert f'href="/instances/{instance}?frame=8"' in html
-    assert client.get(f"/instances/{instance}?frame=10").status_code == 400
-    assert client.get(f"/instances/{instance}?frame=-1").status_code == 400
+    # A frame that does not exist is a 404 naming the range, as on the image routes (issue 12), no longer 400.
+    for frame in (10, -1):
+        missing = client.get(f"/instances/{instance}?frame={frame}")
+        assert missing.status_code == 404 and "frames 0–9" in missing.get_data(as_text=True)
+    assert client.get(f"/instances/{instance}?frame=x").status_code == 400
 
 
 def test_objects_without_pixels_show_a_placeholder(client, archive: Archive):

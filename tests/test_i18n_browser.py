@@ -35,6 +35,8 @@ def test_korean_browser_then_english_by_the_switch(korean_page, live_server, arc
         "사용자",
         "감사",
         "로그",
+        "실패한",
+        "영상",
     ]
     assert "최근 검사" in page.locator("main").inner_text()
     page.fill("#home-q", "홍길동")

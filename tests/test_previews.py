@@ -27,12 +27,17 @@ def test_thumbnail_is_a_bounded_jpeg_with_strong_etag(client, archive: Archive):
     assert again.status_code == 304 and again.data == b""
 
 
-def test_thumbnail_size_is_clamped(client, archive: Archive):
+def test_thumbnail_size_outside_its_range_is_400(client, archive: Archive):
+    """Sizes are checked, not clamped: a size outside 16–512 is a 400 naming the range (issue 12)."""
     instance = archive.volume[0].instance
-    huge = client.get(f"/instances/{instance}/thumbnail?size=5000")
-    assert huge.status_code == 200 and max(image_of(huge).size) == 512
-    tiny = client.get(f"/instances/{instance}/thumbnail?size=1")
-    assert max(image_of(tiny).size) == 16
+    largest = client.get(f"/instances/{instance}/thumbnail?size=512")
+    assert largest.status_code == 200 and max(image_of(largest).size) == 512
+    smallest = client.get(f"/instances/{instance}/thumbnail?size=16")
+    assert max(image_of(smallest).size) == 16
+    for size in ("5000", "513", "15", "1", "-3"):
+        response = client.get(f"/instances/{instance}/thumbnail?size={size}", headers={"Accept": "application/json"})
+        assert response.status_code == 400
+        assert response.get_json()["error"]["message"] == f"'size' must be from 16 to 512; got {size}."
     assert client.get(f"/instances/{instance}/thumbnail?size=big").status_code == 400
 
 
@@ -57,13 +62,14 @@ def test_frames_render_differently_and_out_of_range_is_404(client, archive: Arch
     assert first.status_code == last.status_code == 200
     assert first.data != last.data and first.get_etag() != last.get_etag()
     assert client.get(f"/instances/{instance}/preview?frame=10").status_code == 404
-    assert client.get(f"/instances/{instance}/thumbnail?frame=-2").status_code == 400
+    # A negative frame names no frame either: 404 like any other missing frame (issue 12), no longer 400.
+    assert client.get(f"/instances/{instance}/thumbnail?frame=-2").status_code == 404
 
 
 def test_unrenderable_objects_get_a_placeholder_image(client, archive: Archive):
     response = client.get(f"/instances/{archive.structured_report.instance}/thumbnail")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
-    assert b"No preview" in response.data
+    assert b"<svg" in response.data and b"<text" not in response.data  # wordless: the page says why
     assert response.cache_control.max_age <= 3600  # may render once a codec is added
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -170,7 +171,7 @@ def test_only_admins_and_creators_see_and_revoke_links(app, uploader, archive: A
     assert refused.status_code == 403
     admin = client_for(app)
     listing = admin.get("/shares").get_data(as_text=True)
-    assert "Volume, Test" in listing and "never" in listing  # last use
+    assert "Test Volume · Volume study" in listing and "never" in listing  # last use
     assert admin.post(f"/shares/{share_id}/revoke", data={"csrf_token": csrf_token(admin)}).status_code == 302
 
 
@@ -216,6 +217,7 @@ def test_every_post_needs_a_csrf_token(app, archive: Archive):
         "study_id": archive.volume[0].study,
         "series_id": archive.volume_series,
         "patient_id": archive.volume[0].patient,
+        "instance_id": archive.volume[0].instance,
         "user_id": 1,
         "share_id": 1,
         "token": "x" * 32,
@@ -256,3 +258,89 @@ def test_share_revoke_in_the_browser(app, live_server, browser, archive: Archive
     finally:
         owner_context.close()
         visitor_context.close()
+
+
+KO = {"Accept-Language": "ko-KR,ko;q=0.9"}
+#: The volume study, named as every other page names it (person_name and dicom_date), per language.
+VOLUME_LABELS = {
+    "en": ("Test Volume · Volume study · Mar 1, 2024", {}),
+    "ko": ("Volume Test · Volume study · 2024. 3. 1.", KO),
+}
+
+
+def crumbs(html: str) -> list[str]:
+    """The breadcrumb trail's texts, the current page last."""
+    nav = re.search(r'<nav class="breadcrumbs".*?</nav>', html, re.S)
+    assert nav, "no breadcrumbs"
+    return [unescape(re.sub(r"<[^>]+>", "", item)).strip() for item in re.findall(r"<li.*?</li>", nav.group(0), re.S)]
+
+
+@pytest.mark.parametrize("language", sorted(VOLUME_LABELS))
+def test_share_pages_name_the_study_in_the_visitors_language(app, uploader, archive: Archive, language):
+    """Not the stored neutral form ("Volume, Test", "2024-03-01"): the name and date the study page shows."""
+    label, headers = VOLUME_LABELS[language]
+    name, _, date = label.split(" · ")
+    study = archive.volume[0].study
+    study_page = uploader.get(f"/studies/{study}", headers=headers).get_data(as_text=True)
+    assert name in study_page and date in study_page  # how the other pages put them
+    new = uploader.get(f"/studies/{study}/share", headers=headers).get_data(as_text=True)
+    data = {"expires_in": 86400, "csrf_token": csrf_token(uploader)}
+    created = uploader.post(f"/studies/{study}/share", data=data, headers=headers)
+    assert created.status_code == 201
+    listing = uploader.get("/shares", headers=headers).get_data(as_text=True)
+    for page, html in (("new", new), ("created", created.get_data(as_text=True)), ("list", listing)):
+        assert label in html, page
+        assert "Volume, Test" not in html and "2024-03-01" not in html, page
+
+
+def test_a_label_is_read_in_the_language_of_whoever_lists_it(app, archive: Archive):
+    """Created by an English page, listed by a Korean one: the stored label carries no language."""
+    admin = client_for(app)
+    create_link(admin, archive.volume[0].study)
+    assert VOLUME_LABELS["ko"][0] in admin.get("/shares", headers=KO).get_data(as_text=True)
+    assert VOLUME_LABELS["en"][0] in admin.get("/shares").get_data(as_text=True)
+
+
+def test_labels_stored_before_as_text_are_listed_as_they_are(app, archive: Archive):
+    from gallery.access.shares import create_share
+    from gallery.access.users import find_user
+
+    with app.app_context():
+        create_share(
+            "study", archive.volume[0].study, "Old, Label · 2020-01-01", find_user("admin"), timedelta(1), False
+        )
+    assert "Old, Label · 2020-01-01" in client_for(app).get("/shares").get_data(as_text=True)
+
+
+def test_share_labels_are_escaped(app, archive: Archive):
+    admin = client_for(app)
+    create_link(admin, archive.html.study)
+    listing = admin.get("/shares").get_data(as_text=True)
+    assert "&lt;script&gt;" in listing and "<script>alert" not in listing and "<i>Italic" not in listing
+
+
+@pytest.mark.parametrize(
+    ("headers", "words"),
+    [
+        ({}, {"home": "Home", "patients": "Patients", "study": "Share this study", "series": "Share this series",
+              "created": "Share link created", "list": "Share links"}),
+        (KO, {"home": "홈", "patients": "환자", "study": "검사 공유", "series": "시리즈 공유",
+              "created": "공유 링크를 만들었습니다", "list": "공유 링크"}),
+    ],
+)  # fmt: skip
+def test_share_pages_have_breadcrumbs_like_every_other_page(app, uploader, archive: Archive, headers, words):
+    study, series = archive.volume[0].study, archive.volume_series
+    series_page = crumbs(uploader.get(f"/series/{series}", headers=headers).get_data(as_text=True))
+    data = {"expires_in": 86400, "csrf_token": csrf_token(uploader)}
+    trails = {
+        "study": crumbs(uploader.get(f"/studies/{study}/share", headers=headers).get_data(as_text=True)),
+        "series": crumbs(uploader.get(f"/series/{series}/share", headers=headers).get_data(as_text=True)),
+        "created": crumbs(uploader.post(f"/series/{series}/share", data=data, headers=headers).get_data(as_text=True)),
+        "list": crumbs(uploader.get("/shares", headers=headers).get_data(as_text=True)),
+    }
+    # The shared resource's own trail (as its page shows it), then the share page.
+    assert trails["study"] == series_page[:4] + [words["study"]]
+    assert trails["series"] == series_page + [words["series"]]
+    assert trails["created"] == series_page + [words["created"]]
+    assert trails["list"] == [words["home"], words["list"]]
+    assert series_page[:2] == [words["home"], words["patients"]]

@@ -75,7 +75,9 @@ def csrf_token(client) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def post(client, files: Files = (), folder: Files = (), accept: str = "application/json", token: bool = True):
+def post(
+    client, files: Files = (), folder: Files = (), accept: str = "application/json", token: bool = True, url="/upload"
+):
     """Post as the upload page does: the form's fields, its CSRF token, and the session cookie."""
     data: dict[str, object] = {
         "files": [(io.BytesIO(content), name) for name, content in files],
@@ -83,7 +85,7 @@ def post(client, files: Files = (), folder: Files = (), accept: str = "applicati
     }
     if token:
         data["csrf_token"] = csrf_token(client)
-    return client.post("/upload", data=data, headers={"Accept": accept}, content_type="multipart/form-data")
+    return client.post(url, data=data, headers={"Accept": accept}, content_type="multipart/form-data")
 
 
 def report_of(client, files: Files = (), folder: Files = ()) -> dict:
@@ -302,6 +304,55 @@ def test_plain_form_post_answers_with_the_report_page(upload_client):
     assert "<strong>1</strong> stored" in html and "<strong>1</strong> rejected" in html
     assert "not a DICOM file" in html and "Plain study" in html
     assert re.search(r'href="/studies/[0-9a-f-]{44}">Study</a>', html)
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_json_answer_carries_the_report_pages_own_rows_and_cards(upload_client, orthanc, fresh_orthanc, language):
+    """The upload page's script inserts this HTML as it is, so it must be what the report page renders:
+    localised dates and names, and one entry of rows per file sent (a ZIP's entries under its file)."""
+    upload_client.set_cookie("lang", language)
+    patient = PatientInfo("Hong^Gildong=洪^吉洞=홍^길동", "UP-HONG")
+    # One image per study: which image a new study's card shows depends on the order Orthanc received them.
+    first, second = (
+        next(small_study(StudyInfo(patient, uid, "20250102", "101010", f"Hong {uid}"), "CT", instances=1, size=32))
+        for uid in ("first", "second")
+    )
+    files = [
+        ("a.dcm", first),
+        ("b.zip", make_zip([("x/1.dcm", second), ("__MACOSX/x/._1.dcm", b"\x00\x05")])),
+        ("notes.txt", b"not DICOM"),
+    ]
+    response = post(upload_client, files, url="/upload?include=html")
+    answer = response.get_json()
+    rows, studies = answer["html"]["rows"], answer["html"]["studies"]
+    assert [row.count("<tr ") for row in rows] == [1, 2, 1]
+    assert 'class="outcome-stored"' in rows[0] and "x/1.dcm" in rows[1] and 'class="outcome-rejected"' in rows[2]
+    assert [s["id"] for s in studies] == [s["id"] for s in answer["report"]["studies"]] and len(studies) == 2
+    date = {"en": "Jan 2, 2025", "ko": "2025. 1. 2."}[language]
+    name = {"en": "Gildong Hong (홍길동)", "ko": "홍길동 (Hong Gildong)"}[language]
+    for study in studies:
+        assert study["html"].strip().startswith('<li class="card">')
+        assert date in study["html"] and name in study["html"]  # the script showed 20250102 and the DICOM form
+    assert f":{fresh_orthanc.port}" not in response.get_data(as_text=True)
+
+    # The same files once more, into an Orthanc that forgot them, as a plain form post: the report page
+    # holds exactly the rows and the cards the JSON carried.
+    orthanc.delete(f"/patients/{answer['report']['items'][0]['patient']}")
+    page = post(upload_client, files, accept="text/html").get_data(as_text=True)
+    assert f'<html lang="{language}">' in page
+    for html in [*rows, *(s["html"] for s in studies)]:
+        assert html in page
+
+
+def test_the_reports_markup_only_when_asked_for_and_a_bad_ask_stores_nothing(upload_client, orthanc):
+    data = study_files("Asked", instances=2)
+    plain = post(upload_client, [("a.dcm", data[0])])
+    assert plain.status_code == 200 and "html" not in plain.get_json()  # a script's answer stays lean
+    for value in ("rows", "html%2F..%2F", "1"):
+        response = post(upload_client, [("b.dcm", data[1])], url=f"/upload?include={value}")
+        assert response.status_code == 400, value
+        assert "'include' must be one of html" in response.get_json()["error"]["message"]
+    assert orthanc.get_json("/statistics")["CountInstances"] == 1
 
 
 def test_scripts_authenticate_with_a_header_instead_of_a_csrf_token(upload_client):

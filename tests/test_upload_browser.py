@@ -172,3 +172,98 @@ def test_choosing_nothing_explains_itself(upload_server, page):
     page.click(".upload-form button[type=submit]")
     assert page.locator("[data-pick-error]").inner_text().startswith("Choose at least one file")
     assert page.url.endswith("/upload")
+
+
+# The report's parts as the browser holds them: each row and card as markup, the rest as the text people read.
+CAPTURE_REPORT = """(live) => {
+  const root = live ? document.querySelector("[data-upload-run]") : document.querySelector("main");
+  const words = (node) => node.textContent.replace(/\\s+/g, " ").trim();
+  const cards = root.querySelector(live ? "[data-run-cards]" : "ul.grid");
+  return {
+    counts: root.querySelector(".upload-counts").innerHTML,
+    sent: words(root.querySelector(live ? "[data-run-status]" : ".upload-sent")),
+    studies: words(live ? root.querySelector("[data-run-studies-title]") : cards.previousElementSibling),
+    cards: Array.from(cards.children, (card) => card.outerHTML),
+    rows: Array.from(root.querySelectorAll("#upload-table tbody tr"), (row) => row.outerHTML),
+  };
+}"""
+
+
+def report_files(folder: Path) -> list[Path]:
+    """Single-image studies (which image a study's card shows depends on the order Orthanc got its files),
+    a ZIP of two more with a macOS file, and a JPEG renamed .dcm: three batches for the page's script."""
+    folder.mkdir()
+    paths = []
+    for n in range(6):
+        patient = PatientInfo("Hong^Gildong=洪^吉洞=홍^길동" if n == 0 else f"Same{n}^Report", f"SAME-{n}")
+        data = next(small_study(StudyInfo(patient, f"same{n}", "20250301", "143000", f"Same {n}"), size=64))
+        paths.append(folder / f"same{n}.dcm")
+        paths[-1].write_bytes(data)
+    with zipfile.ZipFile(folder / "more.zip", "w") as zf:
+        for path in paths[4:]:
+            zf.write(path, f"export/{path.name}")
+        zf.writestr("__MACOSX/export/._same4.dcm", b"\x00\x05\x16\x07")
+    (folder / "holiday.dcm").write_bytes(b"\xff\xd8\xff\xe0" + bytes(2000))
+    return [*paths[:4], folder / "more.zip", folder / "holiday.dcm"]
+
+
+@pytest.mark.parametrize(("locale", "date"), [("en-US", "Mar 1, 2025"), ("ko-KR", "2025. 3. 1.")])
+def test_live_report_reads_as_the_report_page_in_each_language(
+    upload_server, browser, tmp_path, fresh_orthanc, locale, date
+):
+    """The report the script builds while uploading, and the report page the same files get without
+    JavaScript, have the same rows, cards, counts and words, in English and in Korean."""
+    files = [str(p) for p in report_files(tmp_path / "files")]
+    orthanc = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
+    reports = []
+    for javascript in (True, False):
+        context = browser.new_context(locale=locale, java_script_enabled=javascript)
+        try:
+            page = context.new_page()
+            sign_in(page, upload_server.url)
+            page.goto(upload_server.url + "/upload")
+            page.set_input_files("#upload-files", files)
+            page.click(".upload-form button[type=submit]")
+            if javascript:
+                page.wait_for_selector("[data-upload-run][data-state=done]", timeout=30000)
+                assert page.url.endswith("/upload")
+            else:
+                page.wait_for_selector("h1.report, .upload-sent")
+            reports.append(page.evaluate(CAPTURE_REPORT, javascript))
+        finally:
+            context.close()
+        for patient in orthanc.get_json("/patients"):  # so the second upload stores them again
+            orthanc.delete(f"/patients/{patient}")
+
+    live, reloaded = reports
+    assert len(live["rows"]) == 8 and len(live["cards"]) == 6
+    assert date in live["cards"][0] and "Same 0" in live["cards"][0]
+    name = "홍길동 (Hong Gildong)" if locale == "ko-KR" else "Gildong Hong (홍길동)"
+    assert name in live["cards"][0]
+    assert live == reloaded
+
+
+def test_a_file_over_the_limit_gets_the_report_pages_rejected_row_without_being_sent(browser, fresh_orthanc, tmp_path):
+    """The script refuses it before sending; its row comes from the page's server-rendered row template."""
+    server = LiveServer(create_app(app_config(fresh_orthanc, MAX_CONTENT_LENGTH=40_000)))
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        sign_in(page, server.url)
+        small = write_study(tmp_path / "small", "Small", 2, size=16)[0]
+        large = tmp_path / "large.dcm"
+        large.write_bytes(bytes(50_000))
+        page.goto(server.url + "/upload")
+        page.set_input_files("#upload-files", [str(small), str(large)])
+        page.click(".upload-form button[type=submit]")
+        page.wait_for_selector("[data-upload-run][data-state=done]", timeout=30000)
+        assert counts(page) == "2 files: 1 stored 0 already stored 1 rejected 0 skipped"
+        row = page.locator("#upload-table tr", has_text="large.dcm")
+        assert row.get_attribute("class") == "outcome-rejected"
+        cells = [" ".join(text.split()) for text in row.locator("td").all_inner_texts()]
+        assert cells == ["large.dcm", "48.8 KB", "Rejected", "larger than the upload limit of 39.1 KB; not sent"]
+        assert row.locator("span.outcome.outcome--rejected").count() == 1
+        assert page.locator("[data-run-status]").inner_text() == "You sent 2 files."
+    finally:
+        context.close()
+        server.stop()

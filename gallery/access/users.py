@@ -9,6 +9,7 @@ import time
 from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -89,14 +90,19 @@ def _role(value: str) -> Role:
         ) from None
 
 
-def create_user(username: str, password: str, role: str) -> User:
+def _new_user(username: str, password: str, role: str) -> User:
+    """A checked, not yet added User."""
     username = username.strip().lower()
     if not USERNAME.fullmatch(username):
         raise AccountError(_("Usernames are 1–64 letters, digits, and . _ @ -"))
     if find_user(username):
         raise AccountError(_("The user '%(user)s' already exists.", user=username))
     _check_password(password)
-    user = User(username=username, password_hash=generate_password_hash(password), role=_role(role).value)
+    return User(username=username, password_hash=generate_password_hash(password), role=_role(role).value)
+
+
+def create_user(username: str, password: str, role: str) -> User:
+    user = _new_user(username, password, role)
     db.session.add(user)
     db.session.commit()
     return user
@@ -135,18 +141,35 @@ def record_login(user: User) -> None:
 
 
 def init_admin(app: Flask) -> None:
-    """The first admin account from GALLERY_ADMIN_USER/PASSWORD, once the tables exist (create_app)."""
-    with app.app_context():
-        user = bootstrap_admin(app.config["GALLERY_ADMIN_USER"], app.config["GALLERY_ADMIN_PASSWORD"])
+    """The first admin account from GALLERY_ADMIN_USER/PASSWORD.
+
+    create_app runs it inside store.database.schema_lock() (init_database's `after_schema`),
+    so processes starting together on a new database add one admin, not one each.
+    """
+    user = bootstrap_admin(app.config["GALLERY_ADMIN_USER"], app.config["GALLERY_ADMIN_PASSWORD"])
     if user is not None:
         app.logger.info("created the first admin account from GALLERY_ADMIN_USER")
 
 
 def bootstrap_admin(username: str, password: str) -> User | None:
-    """Create the first admin when none exists (GALLERY_ADMIN_USER/PASSWORD)."""
+    """Add the first admin when none exists (GALLERY_ADMIN_USER/PASSWORD); None if one does.
+
+    Every gallery process calls this at start, inside database.schema_lock(), whose commit
+    stores the row. An admin of that name inserted meanwhile by a writer outside the lock
+    (`flask users add`, an older gallery) is success, not a failed start: the insert runs
+    in a savepoint, so the conflict leaves the caller's transaction (and lock) intact.
+    """
     if not username or admin_count() > 0:
         return None
-    return create_user(username, password, Role.ADMIN.value)
+    user = _new_user(username, password, Role.ADMIN.value)
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        if admin_count() > 0:
+            return None
+        raise
+    return user
 
 
 def all_users() -> list[User]:

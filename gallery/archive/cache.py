@@ -3,7 +3,8 @@
 Flask-Caching raises whatever its backend raises, so with Redis restarting or
 unreachable every page would fail. The cache only saves Orthanc calls: a failing
 backend is skipped for RETRY_AFTER seconds (one warning), and pages come straight
-from Orthanc meanwhile.
+from Orthanc meanwhile. So every cache read and write goes through here; no other
+module touches `extensions.cache` (tests/test_cache_backend.py checks).
 """
 
 from __future__ import annotations
@@ -46,13 +47,15 @@ def cache_get(key: str) -> Any:
         return None
 
 
-def cache_set(key: str, value: Any, timeout: int) -> None:
+def cache_set(key: str, value: Any, timeout: int) -> bool:
+    """Store a value; False when the cache cannot be reached (callers that hand out keys need to know)."""
     if not _usable():
-        return
+        return False
     try:
-        cache.set(key, value, timeout=timeout)
+        return cache.set(key, value, timeout=timeout) is not False
     except Exception as exc:
         _failed(exc)
+        return False
 
 
 def cache_delete_many(*keys: str) -> None:

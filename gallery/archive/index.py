@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..dicom.values import NON_IMAGE_MODALITIES, fold, format_date, format_name, format_time
+from ..dicom.values import fold, format_date, format_name, format_time, is_viewable
 from ..orthanc.client import OrthancClient
 from ..orthanc.errors import OrthancNotFound
 from .models import PatientRow, Statistics, StudyRow
@@ -46,7 +46,7 @@ class SeriesEntry:
 
     @property
     def renderable(self) -> bool:
-        return self.middle_instance is not None and self.modality not in NON_IMAGE_MODALITIES
+        return is_viewable(self.modality, self.instance_count)
 
 
 def series_entry(data: dict[str, Any]) -> SeriesEntry:

@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 from flask import current_app
 
 from ..dicom.values import (
-    NON_IMAGE_MODALITIES,
     format_date,
     format_name,
     format_time,
+    is_viewable,
     orientation_label,
     parse_numbers,
     tag_int,
@@ -120,14 +120,15 @@ def load_study(study_id: str) -> Study:
     for s in cached_json(f"/studies/{study_id}/series"):
         series_tags = _tags(s)
         modality = series_tags.get("Modality", "")
+        instance_count = len(s.get("Instances") or [])
         cards.append(
             SeriesCard(
                 id=s["ID"],
                 number=series_tags.get("SeriesNumber", ""),
                 modality=modality,
                 description=series_tags.get("SeriesDescription", "") or series_tags.get("ProtocolName", ""),
-                instance_count=len(s.get("Instances") or []),
-                renderable=modality not in NON_IMAGE_MODALITIES and bool(s.get("Instances")),
+                instance_count=instance_count,
+                renderable=is_viewable(modality, instance_count),
             )
         )
     cards.sort(key=_series_sort_key)
@@ -199,6 +200,17 @@ def instance_tags(instance_id: str) -> dict[str, Any]:
     return cached_json(f"/instances/{instance_id}/tags", ttl=current_app.config["IMAGE_TTL"])
 
 
+def frames_in(tags: dict[str, Any]) -> int:
+    """NumberOfFrames, at least 1: Orthanc renders frame 0 of any image, tagged or not."""
+    return max(tag_int(tags, "0028,0008") or 1, 1)
+
+
+def frame_count(instance_id: str) -> int:
+    """How many frames an instance has, from its cached tags: what a requested frame is checked against."""
+    require_id(instance_id)
+    return frames_in(instance_tags(instance_id))
+
+
 def geometry(tags: dict[str, Any]) -> Geometry:
     thickness = parse_numbers(tag_value(tags, "0018,0050"))
     return Geometry(
@@ -235,12 +247,13 @@ def load_series(series_id: str) -> Series:
         geometry=geometry(middle_tags),
         slices=slices,
         instance_count=len(instances),
-        renderable=has_pixels(middle_tags) and modality not in NON_IMAGE_MODALITIES,
+        renderable=is_viewable(modality, len(instances)),  # as its study judges it: dicom.values.is_viewable
         ordered_by=ordered_by,
     )
 
 
 def has_pixels(tags: dict[str, Any]) -> bool:
+    """Whether a file carries pixel data: decides what its volume offers (MPR), not whether it is viewable."""
     return any(key in tags for key in PIXEL_DATA_TAGS)
 
 
@@ -270,7 +283,6 @@ def load_instance(instance_id: str) -> Instance:
     study = cached_json(f"/studies/{series['ParentStudy']}")
     series_tags = _tags(series)
     modality = series_tags.get("Modality", "")
-    frames = tag_int(tags, "0028,0008") or 1
     return Instance(
         id=instance_id,
         uid=tag_value(tags, "0008,0018"),
@@ -284,10 +296,10 @@ def load_instance(instance_id: str) -> Instance:
             modality=modality,
             description=series_tags.get("SeriesDescription", ""),
         ),
-        frames=max(frames, 1),
+        frames=frames_in(tags),
         rows=tag_int(tags, "0028,0010"),
         columns=tag_int(tags, "0028,0011"),
         file_size=int(data.get("FileSize", 0)),
-        renderable=has_pixels(tags) and modality not in NON_IMAGE_MODALITIES,
+        renderable=is_viewable(modality, 1),  # as its series judges it: dicom.values.is_viewable
         tags=flatten_tags(tags),
     )

@@ -14,9 +14,9 @@ from flask import current_app
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
+from ..archive.cache import cache_get, cache_set
 from ..archive.models import Slice
 from ..dicom.geometry import spread
-from ..extensions import cache
 from .etag import MOSAIC_VERSION, etag_of
 from .render import Image, Rendering, render
 
@@ -91,8 +91,8 @@ def compose(sheet: Sheet, slices: list[Slice]) -> bytes:
 
 
 def contact_sheet(sheet: Sheet, slices: list[Slice]) -> Image:
-    cached = cache.get(sheet.key)
+    cached = cache_get(sheet.key)
     if cached is None:
         cached = compose(sheet, slices)
-        cache.set(sheet.key, cached, timeout=current_app.config["IMAGE_TTL"])
+        cache_set(sheet.key, cached, timeout=current_app.config["IMAGE_TTL"])
     return Image(cached, "image/jpeg", sheet.etag)

@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from PIL import Image as PILImage
 from werkzeug.exceptions import Conflict
 
+from ..archive.cache import cache_get, cache_set
 from ..dicom.geometry import display_size, reformat
 from ..dicom.windowing import Window, apply_window
-from ..extensions import cache
 from ..orthanc.errors import OrthancBadRequest
 from .etag import REFORMAT_VERSION, etag_of
 from .render import Image
@@ -72,11 +72,11 @@ def render_plane(
 ) -> Image:
     """The image of slice `number` (1-based) of a reformatted plane, from the cache or the volume."""
     key = plane_key(stack, plane, number, window, fmt, quality)
-    cached = cache.get(key)
+    cached = cache_get(key)
     if cached is not None:
         return Image(cached, CONTENT_TYPES[fmt], etag_of(key))
     grey = apply_window(plane_pixels(stack, plane, number), window, stack.invert)
     content = encode(grey, fmt, quality)
     if store:
-        cache.set(key, content, timeout=current_app.config["IMAGE_TTL"])
+        cache_set(key, content, timeout=current_app.config["IMAGE_TTL"])
     return Image(content, CONTENT_TYPES[fmt], etag_of(key))

@@ -8,7 +8,6 @@ ETag and the browser can be told to keep the image for a year.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 
 from flask import current_app
 
@@ -16,8 +15,9 @@ from ..archive.cache import cache_get, cache_set
 from ..archive.loaders import instance_tags
 from ..dicom.values import tag_int
 from ..extensions import orthanc
-from ..orthanc.errors import OrthancUnsupported, require_id
+from ..orthanc.errors import OrthancUnavailable, OrthancUnsupported, require_id
 from .etag import RENDERED_VERSION, etag_of
+from .failures import CRASH, UNSUPPORTED, crashed, known, remember
 
 MIN_BOX = 16
 
@@ -68,14 +68,18 @@ def _native_box(instance_id: str) -> int | None:
 def render(spec: Rendering, store: bool = True) -> Image:
     """The image for `spec`, from the cache or Orthanc; a placeholder if Orthanc cannot render it.
 
+    An image recorded as failing (gallery/imaging/failures.py) is never asked of Orthanc again.
     `store=False` reads the cache but does not fill it (exports of whole series).
     Raises OrthancNotFound for an unknown instance or frame.
     """
     require_id(spec.instance)
+    reason = known(spec.instance, spec.frame)
+    if reason:
+        return placeholder(spec, reason)
     cached = cache_get(spec.key)
     if cached is not None:
-        content, content_type, placeholder = cached
-        return Image(content, content_type, spec.etag, placeholder)
+        content, content_type, is_placeholder = cached
+        return Image(content, content_type, spec.etag, is_placeholder)
     params: dict[str, object] = {}
     box = spec.box if spec.box is not None else _native_box(spec.instance)
     if box:
@@ -85,19 +89,15 @@ def render(spec: Rendering, store: bool = True) -> Image:
     if spec.window:
         params.update({"window-center": spec.window[0], "window-width": spec.window[1]})
     try:
-        binary = orthanc().get_binary(
-            f"/instances/{spec.instance}/frames/{spec.frame}/rendered",
-            params,
-            accept=f"image/{spec.fmt}",
-        )
-        image = Image(binary.content, binary.content_type, spec.etag)
+        image = _ask(spec, params)
     except OrthancUnsupported:
-        image = Image(
-            placeholder_svg(box or 256, "No preview", "Orthanc cannot render this object"),
-            "image/svg+xml",
-            spec.etag,
-            placeholder=True,
-        )
+        remember(spec.instance, spec.frame, UNSUPPORTED)
+        image = placeholder(spec, UNSUPPORTED)
+    except OrthancUnavailable as error:
+        if not crashed(error):
+            raise
+        remember(spec.instance, spec.frame, CRASH)
+        return placeholder(spec, CRASH)
     if store:
         cache_set(
             spec.key, (image.content, image.content_type, image.placeholder), timeout=current_app.config["IMAGE_TTL"]
@@ -105,15 +105,42 @@ def render(spec: Rendering, store: bool = True) -> Image:
     return image
 
 
-def placeholder_svg(size: int, title: str, detail: str) -> bytes:
-    """A calm grey square saying why there is no picture (never a broken image)."""
+def _ask(spec: Rendering, params: dict[str, object]) -> Image:
+    """One rendering call, never replayed by the client (it may be what kills Orthanc).
+
+    A dropped connection with Orthanc still answering (an idle keep-alive connection it
+    closed as the call went out) is asked once more, as the client's retries would have.
+    """
+    path = f"/instances/{spec.instance}/frames/{spec.frame}/rendered"
+    for attempt in (1, 2):
+        try:
+            binary = orthanc().get_binary(path, params, accept=f"image/{spec.fmt}", replay=False)
+            return Image(binary.content, binary.content_type, spec.etag)
+        except OrthancUnavailable as error:
+            if attempt == 2 or not error.dropped or not orthanc().answers(error.node):
+                raise
+    raise AssertionError("unreachable")
+
+
+def placeholder(spec: Rendering, reason: str) -> Image:
+    """A wordless placeholder; its own ETag, so a browser holding it revalidates once the image renders."""
+    return Image(placeholder_svg(spec.box or 256, reason), "image/svg+xml", f"{spec.etag}-{reason}", placeholder=True)
+
+
+#: Wordless icons (pages say why, in the visitor's language): a document for objects Orthanc
+#: cannot render, a cracked frame for images that made Orthanc fail, an empty frame for no image.
+ICONS = {
+    UNSUPPORTED: '<rect x="88" y="64" width="80" height="96" rx="6"/><path d="M104 92h48M104 112h48M104 132h32"/>',
+    CRASH: '<rect x="64" y="72" width="128" height="112" rx="8"/><path d="M128 72l-12 36 20 16-14 60"/>',
+    "empty": '<rect x="72" y="72" width="112" height="112" rx="8" stroke-dasharray="14 10"/>',
+}
+
+
+def placeholder_svg(size: int, reason: str = UNSUPPORTED) -> bytes:
+    """A calm grey square with an icon for `reason`, and no words: they would not be translated."""
     size = max(size, 96)
+    icon = ICONS.get(reason, ICONS[UNSUPPORTED])
     return f"""<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 256 256">
 <rect width="256" height="256" fill="#1c2127"/>
-<rect x="88" y="64" width="80" height="96" rx="6" fill="none" stroke="#6b7785" stroke-width="6"/>
-<path d="M104 92h48M104 112h48M104 132h32" stroke="#6b7785" stroke-width="6" stroke-linecap="round"/>
-<g font-family="sans-serif" text-anchor="middle">
-<text x="128" y="196" fill="#c9d1d9" font-size="20">{escape(title)}</text>
-<text x="128" y="222" fill="#8b96a3" font-size="12">{escape(detail)}</text>
-</g>
+<g fill="none" stroke="#6b7785" stroke-width="6" stroke-linecap="round" stroke-linejoin="round">{icon}</g>
 </svg>""".encode()

@@ -16,12 +16,12 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
-from ..archive.loaders import DERIVED_KEYS, instance_tags, load_series, series_instances
+from ..archive.cache import cache_get, cache_set
+from ..archive.loaders import DERIVED_KEYS, has_pixels, instance_tags, load_series, series_instances
 from ..archive.models import Series, Slice
 from ..dicom.geometry import Layout, VolumeInfo, describe, layouts, native_plane
 from ..dicom.values import parse_numbers, tag_value
 from ..dicom.windowing import Window, file_window
-from ..extensions import cache
 from .lru import LRU
 
 STACK_KEY = DERIVED_KEYS["series"][0]
@@ -79,12 +79,14 @@ def load_stack(series_id: str) -> Stack:
     milliseconds for long series, so each process keeps the built objects. They
     stay valid while a small token in the shared cache lives: it expires with
     the JSON they were built from, and `hierarchy.forget()` drops it after uploads.
+    Without a reachable cache no token can vouch for a kept stack: it is built afresh.
     """
     key = STACK_KEY.format(series_id)
-    token = cache.get(key)
+    token = cache_get(key)
     if not token:
         token = secrets.token_hex(8)
-        cache.set(key, token, timeout=current_app.config["HIERARCHY_TTL"])
+        if not cache_set(key, token, timeout=current_app.config["HIERARCHY_TTL"]):
+            return build_stack(series_id)
     stacks: LRU[Stack] = current_app.extensions["stacks"]
     return stacks.get((series_id, token), lambda: build_stack(series_id))
 
@@ -113,7 +115,7 @@ def build_stack(series_id: str) -> Stack:
         pixel_spacing=geometry.pixel_spacing,
         thickness=geometry.slice_thickness,
         total_bytes=sum(int(entry.get("FileSize") or 0) for entry in by_id.values()),
-        pixels=series.renderable,
+        pixels=series.renderable and has_pixels(tags),
         colour=colour,
         min_slices=config["MPR_MIN_SLICES"],
         max_voxels=config["MPR_MAX_VOXELS"],

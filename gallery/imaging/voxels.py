@@ -16,10 +16,12 @@ import io
 import numpy as np
 from flask import Flask, current_app
 
+from ..archive.cache import cache_get, cache_set
 from ..archive.models import Slice
 from ..dicom.geometry import spread
 from ..dicom.windowing import Stats, stats_of
-from ..extensions import cache, orthanc
+from ..extensions import orthanc
+from .failures import CRASH, known
 from .lru import LRU
 
 STATS_VERSION = 1
@@ -78,13 +80,15 @@ def series_stats(series_id: str, digest: str, slices: list[Slice]) -> Stats:
     the same for 20 or 2,000 slices and do not depend on what happens to be cached.
     """
     key = f"stats{STATS_VERSION}:{series_id}:{digest}"
-    cached = cache.get(key)
+    cached = cache_get(key)
     if cached is not None:
         return Stats(*cached)
     arrays = []
-    for item in sample(slices, current_app.config["VIEWER_STATS_SAMPLES"]):
+    # Frames recorded as having made Orthanc fail are not decoded again (gallery/imaging/failures.py).
+    usable = [item for item in slices if known(item.instance, item.frame) != CRASH]
+    for item in sample(usable, current_app.config["VIEWER_STATS_SAMPLES"]):
         content = orthanc().get_binary(f"/instances/{item.instance}/frames/{item.frame}/numpy").content
         arrays.append(parse_npy(content).ravel())
     stats = stats_of(np.concatenate(arrays)) if arrays else Stats(0.0, 0.0, 0.0, 0.0)
-    cache.set(key, (stats.minimum, stats.maximum, stats.low, stats.high), timeout=current_app.config["IMAGE_TTL"])
+    cache_set(key, (stats.minimum, stats.maximum, stats.low, stats.high), timeout=current_app.config["IMAGE_TTL"])
     return stats

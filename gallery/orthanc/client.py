@@ -134,14 +134,28 @@ class OrthancClient:
         self.adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
+        # Calls that may crash Orthanc (rendering) are never sent again after a dropped connection:
+        # a restarted Orthanc would die on the same request. The caller decides (gallery/imaging/failures.py).
+        self.once = requests.Session()
+        self.once.trust_env, self.once.auth = False, self.session.auth
+        self.once.headers["Accept-Encoding"] = "identity"
+        once_adapter = HTTPAdapter(max_retries=retry.new(read=0), pool_connections=4, pool_maxsize=pool_size)
+        self.once.mount("http://", once_adapter)
+        self.once.mount("https://", once_adapter)
+        self.adapters = (self.adapter, once_adapter)
+        self.probe = requests.Session()  # requests' default adapter: no retries
+        self.probe.trust_env, self.probe.auth = False, self.session.auth
 
     # -- transport ---------------------------------------------------------
 
-    def request(self, method: str, path: str, *, queue_wait: float | None = None, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, *, queue_wait: float | None = None, replay: bool = True, **kwargs: Any
+    ) -> requests.Response:
         """Send one request, failing over between nodes; raise OrthancError on any failure.
 
         `queue_wait` overrides how long the call may wait for its turn: for a place in the
-        bulkhead, and for the outcome of a circuit breaker's trial call.
+        bulkhead, and for the outcome of a circuit breaker's trial call. With `replay=False`
+        a request whose connection dropped is not sent again, to this node or another one.
         """
         kwargs.setdefault("timeout", self.timeout)
         wait = self.bulkhead.wait if queue_wait is None else queue_wait
@@ -150,14 +164,14 @@ class OrthancClient:
             if not self.bulkhead.enter(wait):
                 raise OrthancUnavailable(path, "too many calls are waiting for Orthanc", reached=False, retry_after=1)
             try:
-                return self._send(method, path, wait, kwargs)
+                return self._send(method, path, wait, replay, kwargs)
             finally:
                 self.bulkhead.leave()
         finally:
             if self.observer:
                 self.observer(method, path, time.perf_counter() - started)
 
-    def _send(self, method: str, path: str, wait: float, kwargs: dict[str, Any]) -> requests.Response:
+    def _send(self, method: str, path: str, wait: float, replay: bool, kwargs: dict[str, Any]) -> requests.Response:
         first = next(self._next_base)
         last_error: Exception | None = None
         reached = False
@@ -170,17 +184,27 @@ class OrthancClient:
             if hasattr(kwargs.get("data"), "seek"):
                 kwargs["data"].seek(0)  # a file body is sent again whole to the next node
             try:
-                response = self.session.request(method, self.bases[node] + path.lstrip("/"), **kwargs)
+                session = self.session if replay else self.once
+                response = session.request(method, self.bases[node] + path.lstrip("/"), **kwargs)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 # (a chunked answer cut off half-way: Orthanc died while answering)
                 breaker.failure()
                 # Idle pooled connections to a node that failed are likely dead too (a proxy in front
                 # of Orthanc can keep them open): a POST (not retried) or a breaker's trial call sent
                 # on one after Orthanc's restart would fail. Calls in flight are not affected.
-                self.adapter.poolmanager.clear()
+                for adapter in self.adapters:
+                    adapter.poolmanager.clear()
                 last_error = exc
                 reached = reached or _reached(exc)
                 log.warning("Orthanc %s %s unreachable: %s", method, path, type(exc).__name__)
+                if not replay and _reached(exc):
+                    raise OrthancUnavailable(
+                        path,
+                        "Orthanc closed the connection without answering",
+                        retry_after=1,
+                        dropped=not isinstance(exc, requests.Timeout),
+                        node=node,
+                    ) from exc
                 continue
             if response.status_code in (502, 503, 504):
                 breaker.failure()
@@ -215,9 +239,24 @@ class OrthancClient:
     def post_json(self, path: str, payload: Any) -> Any:
         return self.request("POST", path, json=payload).json()
 
-    def get_binary(self, path: str, params: dict[str, Any] | None = None, accept: str = "*/*") -> Binary:
-        response = self.request("GET", path, params=params, headers={"Accept": accept})
+    def get_binary(
+        self, path: str, params: dict[str, Any] | None = None, accept: str = "*/*", replay: bool = True
+    ) -> Binary:
+        response = self.request("GET", path, params=params, headers={"Accept": accept}, replay=replay)
         return Binary(response.content, response.headers.get("Content-Type", "application/octet-stream"))
+
+    def answers(self, node: int = 0, timeout: float = 1.0) -> bool:
+        """Whether Orthanc node `node` answers GET /system now: one try, no retry, no breaker wait.
+
+        A success also closes the node's breaker, so calls go through again at once.
+        """
+        try:
+            response = self.probe.get(self.bases[node] + "system", timeout=timeout)
+        except requests.RequestException:
+            return False
+        if response.ok:
+            self.breakers[node].success()
+        return response.ok
 
     def stream(self, path: str, params: dict[str, Any] | None = None, chunk_size: int = 256 * 1024) -> Stream:
         """Open a streaming GET (archives, DICOM files) without buffering it."""

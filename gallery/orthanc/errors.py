@@ -62,10 +62,15 @@ class OrthancUnavailable(OrthancError):
         *,
         reached: bool = True,
         retry_after: float | None = None,
+        dropped: bool = False,
+        node: int = 0,
     ) -> None:
         super().__init__(path, message, orthanc_status)
         self.reached = reached
         self.retry_after = retry_after  # seconds worth waiting before asking again, when known
+        #: The connection was made and then closed with no answer (not a timeout): Orthanc may have died on it.
+        self.dropped = dropped
+        self.node = node  # which of the configured URLs failed
 
 
 #: Orthanc's HTTP status → the error the gallery raises (others: OrthancError, 502).

@@ -1,11 +1,11 @@
-"""Users, share links and the audit log, stored through SQLAlchemy (SQLite or PostgreSQL)."""
+"""The gallery's tables: users, share links, the audit log, and images Orthanc failed to render."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Integer, String
+from sqlalchemy import Boolean, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -59,3 +59,27 @@ class AuditEvent(db.Model):
     resource_id: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(String(300), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class RenderFailure(db.Model):
+    """An image Orthanc could not render (or died rendering); the logic is in imaging/failures.py."""
+
+    __tablename__ = "render_failures"
+    __table_args__ = (UniqueConstraint("instance", "frame"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance: Mapped[str] = mapped_column(String(44), index=True)
+    frame: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(16))
+    # Context as it was when recorded (for the admin list; Orthanc is not asked again to show it).
+    patient: Mapped[str] = mapped_column(String(44), default="")
+    patient_name: Mapped[str] = mapped_column(String(200), default="")
+    patient_code: Mapped[str] = mapped_column(String(64), default="")  # the DICOM PatientID
+    study: Mapped[str] = mapped_column(String(44), default="")
+    study_description: Mapped[str] = mapped_column(String(200), default="")
+    series: Mapped[str] = mapped_column(String(44), default="")
+    series_description: Mapped[str] = mapped_column(String(200), default="")
+    modality: Mapped[str] = mapped_column(String(16), default="")
+    first_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    count: Mapped[int] = mapped_column(Integer, default=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -39,19 +39,32 @@ def text_arg(name: str) -> str:
     return value
 
 
-def int_arg(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+def whole_arg(name: str) -> int | None:
+    """A whole number of any size, or None when absent; callers check the range (a 400 or a 404)."""
     raw = request.args.get(name, "").strip()
     if not raw:
-        return default
+        return None
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
         abort(400, _("'%(name)s' must be a whole number, not '%(value)s'.", name=name, value=raw[:40]))
+
+
+def int_arg(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number within [minimum, maximum]; outside it a 400 naming the range (never clamped)."""
+    value = whole_arg(name)
+    if value is None:
+        return default
     if value < minimum or (maximum is not None and value > maximum):
         if maximum is None:
             abort(
                 400,
-                _("'%(name)s' must be %(minimum)s or more; got %(value)s.", name=name, minimum=minimum, value=value),
+                _(
+                    "'%(name)s' must be %(minimum)s or more; got %(value)s.",
+                    name=name,
+                    minimum=minimum,
+                    value=echoed(value),
+                ),
             )
         abort(
             400,
@@ -60,10 +73,41 @@ def int_arg(name: str, default: int, minimum: int = 0, maximum: int | None = Non
                 name=name,
                 minimum=minimum,
                 maximum=maximum,
-                value=value,
+                value=echoed(value),
             ),
         )
     return value
+
+
+def frame_arg(frames: Callable[[], int]) -> int:
+    """`?frame=N`, 0-based as in Orthanc's API, checked against the object's frame count before Orthanc sees it.
+
+    Orthanc 1.12.7 aborts on a frame past the end of some objects. Frame 0 is what Orthanc
+    renders for any object, so `frames()` (the instance's tags) is only asked for N != 0:
+    thumbnails are the hot path. A frame that does not exist is a 404 naming the valid ones.
+    """
+    frame = whole_arg("frame") or 0
+    if frame == 0:
+        return 0
+    count = frames()
+    if not 0 <= frame < count:
+        if count == 1:
+            abort(404, _("This image has only frame 0; frame %(frame)s does not exist.", frame=echoed(frame)))
+        abort(
+            404,
+            _(
+                "This image has frames 0–%(last)s; frame %(frame)s does not exist.",
+                last=count - 1,
+                frame=echoed(frame),
+            ),
+        )
+    return frame
+
+
+def echoed(number: int) -> str:
+    """A number as typed, cut short when it is absurdly long (messages echo it back)."""
+    text = str(number)
+    return text if len(text) <= 40 else text[:20] + "…"
 
 
 def float_arg(name: str) -> float | None:

@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, url_for
 from flask_babel import lazy_gettext as _l
 
 from ..archive.paging import Page
+from ..imaging.failures import known
 from .assets import static_url
 from .guards import may_open
 from .vocabulary import TERMS, term, translated
@@ -21,6 +22,7 @@ NAV = (
     ("shares.index", _l("Shares")),
     ("admin.users", _l("Users")),
     ("admin.audit_log", _l("Audit log")),
+    ("admin.render_failures", _l("Failed images")),
 )
 
 
@@ -57,5 +59,6 @@ def register_template_helpers(app: Flask) -> None:
         nav_items=nav_items,
         page_window=page_window,
         may_open=may_open,
+        render_failure=known,  # a per-process memo, no Orthanc call
     )
     app.context_processor(lambda: {"share": g.get("share")})

@@ -48,6 +48,7 @@ TERMS = {
         "user_role": _l("role changed"),
         "user_password": _l("password reset"),
         "user_remove": _l("user removed"),
+        "image_clear": _l("failed image cleared"),
     },
     "modality": {
         "CT": _l("Computed tomography"),

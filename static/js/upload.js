@@ -1,7 +1,9 @@
 // Orthanc Gallery upload page: drag and drop (files and folders), progress per file and overall,
 // running counts, and the report without a page reload. Without this file the form posts as usual
 // and the server answers with the report page; with it, the same endpoint gets the same form fields
-// (and CSRF token) in small batches, answered as JSON.
+// (and CSRF token) in small batches, answered as JSON that carries the report's rows and study cards
+// rendered by the server (gallery/blueprints/upload/report.py). This script inserts that HTML as it is, and
+// fills numbers and words from the page into the markup the page holds: it builds no report markup.
 "use strict";
 
 (() => {
@@ -13,62 +15,73 @@
   const BATCH_FILES = 32; // ...or this many files per request
   const PARALLEL = 2; // requests at once: one uploads while the server stores the other
   const MESSAGES = JSON.parse(form.dataset.messages || "{}"); // the page's language (gallery/blueprints/upload/messages.py)
-  const LABELS = Object.fromEntries(MESSAGES.outcomes); // in the report's order: stored, already stored, ...
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
   const batchCap = Math.min(BATCH_BYTES, maxBytes * 0.9); // a batch must stay under the server's limit
+  const reportUrl = new URL(form.action);
+  reportUrl.searchParams.set("include", "html"); // the JSON answer then carries the report's rows and cards
   const $ = (selector) => run.querySelector(selector);
   const ui = {
     title: $("[data-run-title]"),
     bar: $("[data-run-bar]"),
     status: $("[data-run-status]"),
+    stopped: $("[data-run-stopped]"),
     counts: $("[data-run-counts]"),
     studies: $("[data-run-studies]"),
+    studiesTitle: $("[data-run-studies-title]"),
+    cards: $("[data-run-cards]"),
     rows: $("[data-run-rows]"),
+    pendingRow: $("[data-pending-row]"),
+    rejectedRow: $("[data-rejected-row]"),
   };
   let running = false;
-
-  // `template` as parts, each `{name}` replaced by `values[name]` (text or a node) where given.
-  function parts(template, values) {
-    return template.split(/(\{\w+\})/).filter(Boolean).map((part) => {
-      const name = /^\{(\w+)\}$/.exec(part)?.[1];
-      return name && name in values ? values[name] : part;
-    });
-  }
 
   // The live region (role=status): its messages come from the page, so they are translated with it.
   const announcer = document.querySelector("[data-run-announce]");
   const ANNOUNCE_EVERY_MS = 3000; // progress at most this often, so a screen reader is not flooded
   let announcedAt = 0;
   // A message from the page with its {placeholders} filled in.
-  const fill = (message, values) => parts(message || "", values).join("");
+  const fill = (message, values) =>
+    (message || "").replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
   function announce(message, values, always = false) {
     if (!announcer || !message || (!always && Date.now() - announcedAt < ANNOUNCE_EVERY_MS)) return;
     announcedAt = Date.now();
     announcer.textContent = fill(message, values);
   }
 
+  // Sizes of files the server has not seen yet (pending rows, progress), as gallery.formatting.file_size
+  // writes them, with the page language's digits.
+  const language = document.documentElement.lang || "en";
+  const decimal = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+  const number = new Intl.NumberFormat(language); // counts in words, as Flask-Babel's ngettext writes them
   function humanSize(size) {
     let value = size;
     for (const unit of ["B", "KB", "MB", "GB"]) {
-      if (value < 1024) return unit === "B" ? `${value} B` : `${value.toFixed(1)} ${unit}`;
+      if (value < 1024) return unit === "B" ? `${Math.round(value)} B` : `${decimal.format(value)} ${unit}`;
       value /= 1024;
     }
-    return `${value.toFixed(1)} TB`;
+    return `${decimal.format(value)} TB`;
   }
 
-  // A message in the page's language as parts: `{name}` filled from `values` (text or nodes); a [one, many]
-  // pair is chosen by `count`.
-  function say(key, values = {}, count = null) {
+  // A message in the page's language, `{name}` filled from `values`; a [one, many] pair is chosen by `count`.
+  function text(key, values = {}, count = null) {
     const template = MESSAGES[key];
-    return parts(Array.isArray(template) ? template[count === 1 ? 0 : 1] : template, values);
+    return fill(Array.isArray(template) ? template[count === 1 ? 0 : 1] : template, values);
   }
-  const text = (key, values, count) => say(key, values, count).join("");
 
-  function element(tag, attributes = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-    node.append(...children.filter((child) => child !== null && child !== undefined));
-    return node;
+  // Server-rendered HTML as nodes.
+  function nodes(html) {
+    const holder = document.createElement("template");
+    holder.innerHTML = html;
+    return Array.from(holder.content.childNodes);
+  }
+
+  // A row from one of the page's row templates, with the name, size and last cell filled in.
+  function rowFrom(template, name, size, last) {
+    const row = template.content.querySelector("tr").cloneNode(true);
+    row.querySelector(".upload-table__name").textContent = name;
+    row.querySelector(".upload-table__size").textContent = size === null ? "—" : humanSize(size);
+    if (last !== null) row.lastElementChild.textContent = last;
+    return row;
   }
 
   // -- choosing files: the two inputs, or a drop of files and folders --------------------------
@@ -116,65 +129,6 @@
     return out;
   }
 
-  // -- the report, built as the server's report page is ------------------------------------------
-
-  function countsLine(counts, total) {
-    const line = element("p", { class: "upload-counts" });
-    line.append(element("span", { class: "upload-count upload-count--total" },
-      ...say("files", { n: element("strong", {}, String(total)) }, total)));
-    for (const [key, label] of Object.entries(LABELS)) {
-      line.append(" ", element("span", { class: `upload-count upload-count--${key}` },
-        element("strong", {}, String(counts[key])), ` ${label.toLowerCase()}`));
-    }
-    return line;
-  }
-
-  function fileRow(name, size) {
-    const progress = element("progress", { max: String(Math.max(size, 1)), value: "0", "aria-label": name });
-    return element("tr", { class: "outcome-pending" },
-      element("td", { class: "upload-table__name" }, name),
-      element("td", { class: "upload-table__size" }, humanSize(size)),
-      element("td", {}, progress),
-      element("td", { class: "muted" }, text("waiting")));
-  }
-
-  function itemRow(item) {
-    const name = element("td", { class: "upload-table__name" }, item.file);
-    if (item.entry) name.append(" ", element("span", { class: "muted" }, "›"), " ", item.entry);
-    const details = element("td");
-    if (item.study_url) {
-      const links = [[text("patient"), item.patient_url], [text("study"), item.study_url],
-        [text("series"), item.series_url], [text("image"), item.instance_url]];
-      links.forEach(([label, url], index) => {
-        if (index) details.append(" · ");
-        details.append(element("a", { href: url }, label));
-      });
-    } else {
-      details.append(item.reason);
-    }
-    return element("tr", { class: `outcome-${item.outcome}` }, name,
-      element("td", { class: "upload-table__size" }, item.size === null ? "—" : humanSize(item.size)),
-      element("td", {}, element("span", { class: `outcome outcome--${item.outcome}` }, LABELS[item.outcome])),
-      details);
-  }
-
-  function studyCard(study) {
-    const thumb = study.thumbnail_url
-      ? element("img", { class: "thumb", src: study.thumbnail_url, alt: fill(run.dataset.thumbAlt,
-        { modalities: study.modalities.join("/"), study: study.description || study.date }),
-        loading: "lazy", width: "256", height: "256" })
-      : element("span", { class: "thumb thumb--none" }, text("no_image"));
-    const chips = study.modalities.map((m) => element("abbr", { class: "chip" }, m));
-    return element("li", { class: "card" },
-      element("a", { class: "card__link", href: study.url }, thumb,
-        element("span", { class: "card__title" }, study.description || text("no_description"))),
-      element("p", { class: "card__meta" }, `${study.date || text("no_date")} `, ...chips),
-      element("dl", { class: "card__facts" },
-        element("div", {}, element("dt", {}, text("patient")), element("dd", {},
-          element("a", { href: study.patient_url }, study.patient_name || study.patient_id || text("no_name")))),
-        element("div", {}, element("dt", {}, text("series")), element("dd", {}, String(study.series_count)))));
-  }
-
   // -- one upload: batches of files, sent PARALLEL at a time ---------------------------------------
 
   class Upload {
@@ -183,7 +137,8 @@
       this.total = files.reduce((sum, f) => sum + f.size, 0);
       this.counts = { stored: 0, already_stored: 0, rejected: 0, skipped: 0 };
       this.items = 0;
-      this.studies = new Map();
+      this.archives = 0;
+      this.cards = new Map(); // study ID → [its card, the position of the first chosen file in it]
       this.stopReason = "";
       this.announcedDone = 0;
     }
@@ -194,8 +149,7 @@
       let bytes = 0;
       for (const file of this.files) {
         if (file.error || file.size > maxBytes) {
-          const reason = file.error || text("too_large", { limit: humanSize(maxBytes) });
-          this.finish(file, [{ file: file.name, entry: "", size: file.size, outcome: "rejected", reason }]);
+          this.reject(file, file.error || text("too_large"));
           continue;
         }
         const alone = file.size > batchCap || /\.zip$/i.test(file.name);
@@ -218,18 +172,24 @@
     }
 
     async start() {
-      this.files.forEach((file) => {
-        file.row = fileRow(file.name, file.size);
+      this.files.forEach((file, position) => {
+        file.position = position;
+        file.row = rowFrom(ui.pendingRow, file.name, file.size, null);
+        const progress = file.row.querySelector("progress");
+        progress.max = Math.max(file.size, 1);
+        progress.setAttribute("aria-label", file.name);
         ui.rows.append(file.row);
       });
       const queue = this.batches();
       const worker = async () => {
         for (let batch = queue.shift(); batch; batch = queue.shift()) {
-          if (this.stopReason) this.notSent(batch);
+          if (this.stopReason) batch.forEach((file) => this.reject(file, this.stopReason));
           else await this.send(batch);
+          this.show();
         }
       };
       await Promise.all(Array.from({ length: PARALLEL }, worker));
+      this.show();
     }
 
     send(batch) {
@@ -239,7 +199,7 @@
         batch.forEach((file) => data.append(file.field, file.file, file.name));
         const batchBytes = batch.reduce((sum, f) => sum + f.size, 0);
         const xhr = new XMLHttpRequest();
-        xhr.open("POST", form.action);
+        xhr.open("POST", reportUrl);
         xhr.setRequestHeader("Accept", "application/json");
         xhr.responseType = "json";
         batch.forEach((file) => this.note(file, text("sending")));
@@ -256,7 +216,7 @@
         });
         xhr.upload.addEventListener("load", () => batch.forEach((file) => this.note(file, text("storing"))));
         xhr.addEventListener("load", () => {
-          if (xhr.status === 200 && xhr.response && xhr.response.report) this.apply(batch, xhr.response.report);
+          if (xhr.status === 200 && xhr.response?.report && xhr.response.html) this.apply(batch, xhr.response);
           else this.failed(batch, xhr.status, xhr.response?.error?.message || text("server_answered", { status: xhr.status }));
           resolve();
         });
@@ -268,15 +228,29 @@
       });
     }
 
-    note(file, text) {
-      if (!file.done) file.row.lastChild.textContent = text;
+    note(file, words) {
+      if (!file.done) file.row.lastElementChild.textContent = words;
     }
 
-    apply(batch, report) {
-      batch.forEach((file, index) => this.finish(file, report.items.filter((item) => item.file_index === index)));
-      report.studies.forEach((study) => this.studies.set(study.id, study));
+    // A batch's answer: its rows and study cards as the server rendered them, and its counts.
+    apply(batch, { report, html }) {
+      batch.forEach((file, index) => {
+        if (html.rows[index]) this.place(file, nodes(html.rows[index]));
+        else this.reject(file, text("no_report"));
+      });
+      for (const [key, n] of Object.entries(report.counts)) this.counts[key] += n;
+      this.items += report.total;
+      this.archives += report.archives;
+      const landed = new Map(); // study ID → the position of the first chosen file of this batch in it
+      report.items.forEach((item) => landed.has(item.study) || landed.set(item.study, batch[item.file_index].position));
+      html.studies.forEach((study) => {
+        const card = nodes(study.html).find((node) => node.nodeType === Node.ELEMENT_NODE);
+        const known = this.cards.get(study.id);
+        if (known) known[0].replaceWith(card); // a later batch's card counts the study's later files too
+        else ui.cards.append(card);
+        this.cards.set(study.id, [card, Math.min(known?.[1] ?? Infinity, landed.get(study.id) ?? Infinity)]);
+      });
       if (report.interrupted) this.stopReason = text("orthanc_unavailable");
-      this.show();
     }
 
     failed(batch, status, message) {
@@ -284,31 +258,22 @@
       const reason = status >= 400 && status < 500
         ? text("not_stored", { reason: message })
         : text("maybe_stored", { reason: message });
-      batch.forEach((file) => this.finish(file, [{ file: file.name, entry: "", size: file.size,
-        outcome: "rejected", reason }]));
+      batch.forEach((file) => this.reject(file, reason));
       this.stopReason = text("stopped_after_error", { reason: message });
-      this.show();
     }
 
-    notSent(batch) {
-      batch.forEach((file) => this.finish(file, [{ file: file.name, entry: "", size: file.size,
-        outcome: "rejected", reason: this.stopReason }]));
-      this.show();
+    // A file the server did not report on: one rejected row with the reason, from the page's row template.
+    reject(file, reason) {
+      this.counts.rejected += 1;
+      this.items += 1;
+      this.place(file, [rowFrom(ui.rejectedRow, file.name, file.size, reason)]);
     }
 
-    finish(file, items) {
-      if (!items.length) {
-        items = [{ file: file.name, entry: "", size: file.size, outcome: "rejected",
-          reason: text("no_report") }];
-      }
+    place(file, rows) {
       file.done = true;
       file.sent = file.size;
-      items.forEach((item) => {
-        this.counts[item.outcome] += 1;
-        this.items += 1;
-      });
-      if (file.row) file.row.replaceWith(...items.map(itemRow));
-      else ui.rows.append(...items.map(itemRow));
+      if (file.row) file.row.replaceWith(...rows);
+      else ui.rows.append(...rows);
     }
 
     show() {
@@ -318,7 +283,11 @@
       ui.bar.value = this.total ? sent : done ? 1 : 0;
       ui.status.textContent = text("progress", { done, total: this.files.length,
         sent: humanSize(Math.round(Math.min(sent, this.total))), size: humanSize(this.total) }, this.files.length);
-      ui.counts.replaceChildren(countsLine(this.counts, this.items));
+      // The counts line is the report page's (gallery's counts_line macro); only its numbers change here.
+      ui.counts.querySelector(".upload-count--total").innerHTML = text("files", { n: number.format(this.items) }, this.items);
+      for (const [key, n] of Object.entries(this.counts)) {
+        ui.counts.querySelector(`.upload-count--${key} strong`).textContent = String(n);
+      }
       if (done > this.announcedDone) {
         this.announcedDone = done;
         announce(announcer?.dataset.announceProgress, { done, count: this.files.length });
@@ -330,14 +299,15 @@
       ui.bar.value = ui.bar.max;
       const result = this.stopReason ? announcer?.dataset.announceStopped : announcer?.dataset.announceFinished;
       announce(result, this.counts, true);
-      const zipNote = this.items !== this.files.length ? ` ${text("zip_note")}` : "";
-      ui.status.textContent = text("you_sent", { n: this.files.length }, this.files.length) + zipNote;
-      if (this.stopReason) {
-        ui.status.after(element("p", { class: "flash flash--error", role: "alert" }, text("stopped_part_way")));
-      }
-      if (this.studies.size) {
-        ui.studies.replaceChildren(element("h2", {}, text("studies", { n: this.studies.size })),
-          element("ul", { class: "grid" }, ...Array.from(this.studies.values(), studyCard)));
+      const files = this.files.length;
+      ui.status.textContent = text("you_sent", { n: number.format(files) }, files)
+        + (this.archives ? ` ${text("archives", { n: number.format(this.archives) }, this.archives)}` : "");
+      ui.stopped.hidden = !this.stopReason;
+      if (this.cards.size) {
+        // In the order of the chosen files, as the report page lists them, whichever batch answered first.
+        ui.cards.append(...Array.from(this.cards.values()).sort((a, b) => a[1] - b[1]).map(([card]) => card));
+        ui.studiesTitle.textContent = text("studies", { n: this.cards.size });
+        ui.studies.hidden = false;
       }
     }
   }
@@ -356,8 +326,12 @@
       ui.status.textContent = "";
       run.hidden = true;
       form.querySelector("[data-pick-error]")?.remove();
-      form.prepend(element("p", { class: "flash flash--error", role: "alert", "data-pick-error": "" },
-        text("nothing_chosen")));
+      const error = document.createElement("p");
+      error.className = "flash flash--error";
+      error.setAttribute("role", "alert");
+      error.dataset.pickError = "";
+      error.textContent = text("nothing_chosen");
+      form.prepend(error);
       return;
     }
     running = true;
@@ -365,10 +339,11 @@
     form.querySelector("[type=submit]").disabled = true;
     run.hidden = false;
     run.dataset.state = "running";
-    run.querySelectorAll(".flash").forEach((node) => node.remove());
+    ui.stopped.hidden = true;
+    ui.studies.hidden = true;
     ui.title.textContent = text("uploading");
     ui.rows.replaceChildren();
-    ui.studies.replaceChildren();
+    ui.cards.replaceChildren();
     window.addEventListener("beforeunload", warnBeforeLeaving);
     const upload = new Upload(files);
     announce(announcer?.dataset.announceStart, { count: files.length }, true);

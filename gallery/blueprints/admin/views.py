@@ -10,9 +10,11 @@ from ...access.audit import events, record
 from ...access.permissions import Permission, requires
 from ...access.users import AccountError, all_users, create_user, generate_password, remove_user, set_password, set_role
 from ...extensions import db
+from ...imaging.failures import forget, listing
 from ...store.models import User
 from ...web.forms import ConfirmForm
-from ...web.params import page_arg, text_arg
+from ...web.params import int_arg, page_arg, text_arg
+from ...web.responses import respond
 from ...web.vocabulary import role_name
 from . import bp
 from .deletion import delete_resource, describe
@@ -121,6 +123,28 @@ def audit_log() -> str:
     actor, action = text_arg("actor"), text_arg("action")
     page = events(page_arg(), current_app.config["PAGE_SIZE"], actor=actor, action=action)
     return render_template("admin/audit.html", events=page, actor=actor, action=action)
+
+
+@bp.get("/admin/images")
+@requires(Permission.ADMIN)
+def render_failures() -> Response:
+    """Images Orthanc failed on (crashed, or answered that it cannot render), as recorded."""
+    return respond("admin/render_failures.html", failures=listing(), _confirm=ConfirmForm())
+
+
+@bp.post("/admin/images/<oid:instance_id>/clear")
+@requires(Permission.ADMIN)
+def clear_render_failure(instance_id: str) -> Response:
+    """Ask Orthanc for this image again (e.g. after an upgrade that fixes the crash)."""
+    frame = int_arg("frame", 0, minimum=0, maximum=1_000_000)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, _("The form had expired; please try again."))
+    if forget(instance_id, frame):
+        record("image_clear", "instance", instance_id, detail=f"frame {frame}")
+        flash(_("Orthanc will be asked for this image again."), "success")
+    else:
+        flash(_("That image was not on the list."), "error")
+    return redirect(url_for("admin.render_failures"))
 
 
 def _delete(level: str, resource_id: str) -> Response | str:

@@ -13,7 +13,7 @@ from ...archive.loaders import cached_json, load_instance, load_patient, load_se
 from ...archive.paging import paginate
 from ...extensions import catalog, orthanc
 from ...web.downloads import orthanc_download
-from ...web.params import date_arg, int_arg, modality_arg, page_arg, text_arg
+from ...web.params import date_arg, frame_arg, modality_arg, page_arg, text_arg
 from ...web.redirects import page_url
 from ...web.responses import respond
 from . import bp
@@ -82,7 +82,7 @@ def series(series_id: str) -> Response:
 @requires(Permission.VIEW)
 def instance(instance_id: str) -> Response:
     loaded = load_instance(instance_id)
-    frame = int_arg("frame", 0, minimum=0, maximum=loaded.frames - 1)
+    frame = frame_arg(lambda: loaded.frames)
     tag_filter = text_arg("tag")
     tags = loaded.tags
     if tag_filter:

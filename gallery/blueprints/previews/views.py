@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response, current_app
 
 from ...access.permissions import Permission, requires
-from ...archive.loaders import middle_slice
-from ...imaging.render import Image, Rendering, clamp_box, placeholder_svg, render
-from ...web.params import int_arg
+from ...archive.loaders import frame_count, middle_slice
+from ...imaging.render import MIN_BOX, Image, Rendering, clamp_box, placeholder_svg, render
+from ...web.params import frame_arg, int_arg
 from ...web.responses import YEAR, image_response, not_modified
 from . import bp
 
@@ -21,18 +21,26 @@ def serve(spec: Rendering, max_age: int = YEAR) -> Response:
 @bp.get("/instances/<oid:instance_id>/thumbnail")
 @requires(Permission.VIEW)
 def thumbnail(instance_id: str) -> Response:
-    """A JPEG fitted in THUMBNAIL_SIZE (or `?size=`, clamped to 16–512), `?frame=N` for multi-frame objects."""
+    """A JPEG fitted in THUMBNAIL_SIZE (or `?size=`, 16–512), `?frame=N` for multi-frame objects."""
     config = current_app.config
-    size = min(clamp_box(int_arg("size", config["THUMBNAIL_SIZE"], minimum=1, maximum=100_000)), THUMBNAIL_MAX)
-    spec = Rendering(instance_id, int_arg("frame", 0), box=size, fmt="jpeg", quality=config["THUMBNAIL_QUALITY"])
+    size = thumbnail_size()  # before the frame: a malformed size costs no Orthanc call
+    frame = frame_arg(lambda: frame_count(instance_id))
+    spec = Rendering(instance_id, frame, box=size, fmt="jpeg", quality=config["THUMBNAIL_QUALITY"])
     return serve(spec)
+
+
+def thumbnail_size() -> int:
+    """`?size=N`, from MIN_BOX to THUMBNAIL_MAX (or PREVIEW_MAX_SIZE if lower): a 400 outside, never clamped."""
+    config = current_app.config
+    largest = min(THUMBNAIL_MAX, config["PREVIEW_MAX_SIZE"])
+    return int_arg("size", min(clamp_box(config["THUMBNAIL_SIZE"]), largest), minimum=MIN_BOX, maximum=largest)
 
 
 @bp.get("/instances/<oid:instance_id>/preview")
 @requires(Permission.VIEW)
 def preview(instance_id: str) -> Response:
     """The frame at native size (at most PREVIEW_MAX_SIZE), lossless PNG."""
-    return serve(Rendering(instance_id, int_arg("frame", 0), box=None, fmt="png"))
+    return serve(Rendering(instance_id, frame_arg(lambda: frame_count(instance_id)), box=None, fmt="png"))
 
 
 @bp.get("/series/<oid:series_id>/thumbnail")
@@ -41,7 +49,7 @@ def series_thumbnail(series_id: str) -> Response:
     """The thumbnail of the series' middle slice; short-lived, as a series can grow."""
     middle = middle_slice(series_id)
     if middle is None:
-        image = Image(placeholder_svg(256, "Empty series", "no instances"), "image/svg+xml", "empty", True)
+        image = Image(placeholder_svg(256, "empty"), "image/svg+xml", "empty", True)
         return image_response(image, 60)
     config = current_app.config
     spec = Rendering(

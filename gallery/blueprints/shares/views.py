@@ -30,31 +30,24 @@ from ...web.redirects import page_url, safe_next
 from ...web.responses import wants_json
 from . import bp
 from .forms import OpenShareForm, ShareForm
+from .labels import ShareTarget, decode_label, encode_label, series_target, study_target
 
 
-def _target(level: str, resource_id: str) -> tuple[str, str]:
-    """(label for lists, page URL) of the shared resource.
-
-    The label is stored with the link: the name stays in its neutral form ("Family, Given") and the
-    date in ISO form, so it reads the same in every language; only a missing description is worded.
-    """
+def _target(level: str, resource_id: str) -> tuple[ShareTarget, str]:
+    """The shared resource (its label and breadcrumbs) and its page's URL."""
     if level == "study":
-        study = load_study(resource_id)
-        label = " · ".join(p for p in (study.patient.name, study.description or _("Study"), study.date) if p)
-        return label, url_for("browse.study", study_id=resource_id)
-    series = load_series(resource_id)
-    label = " · ".join(p for p in (series.patient.name, series.description or _("Series"), series.study.date) if p)
-    return label, url_for("browse.series", series_id=resource_id)
+        return study_target(load_study(resource_id)), url_for("browse.study", study_id=resource_id)
+    return series_target(load_series(resource_id)), url_for("browse.series", series_id=resource_id)
 
 
 def _create(level: str, resource_id: str) -> Response | tuple[str, int]:
-    label, page_url = _target(level, resource_id)
+    target, page_url = _target(level, resource_id)
     form = ShareForm()
     if form.validate_on_submit():
         share, token = create_share(
             level,
             resource_id,
-            label,
+            encode_label(target.label),
             current_user,
             timedelta(seconds=form.expires_in.data),
             form.allow_download.data,
@@ -62,9 +55,9 @@ def _create(level: str, resource_id: str) -> Response | tuple[str, int]:
         )
         record("share", level, resource_id, detail=f"link {share.id}, expires {share.expires_at:%Y-%m-%d %H:%M}")
         link = url_for("shares.landing", token=token, _external=True)
-        return render_template("shares/created.html", share=share, link=link, label=label, page_url=page_url), 201
+        return render_template("shares/created.html", share=share, link=link, target=target, page_url=page_url), 201
     status = 400 if request.method == "POST" else 200
-    return render_template("shares/new.html", form=form, level=level, label=label, page_url=page_url), status
+    return render_template("shares/new.html", form=form, level=level, target=target, page_url=page_url), status
 
 
 @bp.route("/studies/<oid:study_id>/share", methods=["GET", "POST"])
@@ -115,9 +108,11 @@ def landing(token: str) -> Response | tuple[str, int]:
 @requires(Permission.SHARE)
 def index() -> str:
     show_ended = request.args.get("ended") == "1"
+    shares = visible_shares(current_user, include_ended=show_ended)
     return render_template(
         "shares/index.html",
-        shares=visible_shares(current_user, include_ended=show_ended),
+        shares=shares,
+        labels={s.id: decode_label(s.label) for s in shares},
         show_ended=show_ended,
         form=ConfirmForm(),
     )

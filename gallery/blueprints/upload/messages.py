@@ -1,18 +1,20 @@
 """The upload page script's words, in the page's language.
 
-The script builds the report in place, so it needs the same words as the report page. They
-travel in the form's `data-messages` (JSON): `{name}` marks what the script fills in, and a
-pair is [one, many] for counts.
+The server renders the report's markup (gallery/upload/report.py); the script only writes progress,
+the running numbers and the reasons for files the server never saw. These travel in the form's
+`data-messages` (JSON): `{name}` marks what the script fills in, and a pair is [one, many] for
+counts; the pairs share their messages with the report page's macros, so both read the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import current_app
 from flask_babel import get_translations
 from flask_babel import gettext as _
 
-from ...web.vocabulary import TERMS
+from ...web.formatting import file_size
 from .ingest import NOTHING_STORED
 
 
@@ -23,23 +25,17 @@ def _counted(message: Callable[[int], str], **values: str) -> list[str]:
 
 def script_messages() -> dict[str, object]:
     translations = get_translations()  # its ngettext does not fill `num` itself: it stays "{n}" for the script
+    limit = file_size(current_app.config["MAX_CONTENT_LENGTH"])
     return {
-        "outcomes": [[code, str(label)] for code, label in TERMS["outcome"].items()],  # a list keeps the order
-        "files": _counted(lambda n: translations.ngettext("%(num)s file:", "%(num)s files:", n), num="{n}"),
+        "files": _counted(
+            lambda n: translations.ngettext("<strong>%(num)s</strong> file:", "<strong>%(num)s</strong> files:", n),
+            num="{n}",
+        ),
         "unreadable": _("the browser could not read this file"),
-        "waiting": _("waiting"),
         "sending": _("sending"),
         "sent": _("sent"),
         "storing": _("storing in Orthanc…"),
-        "patient": _("Patient"),
-        "study": _("Study"),
-        "series": _("Series"),
-        "image": _("Image"),
-        "no_image": _("No image"),
-        "no_description": _("(no description)"),
-        "no_date": _("no date"),
-        "no_name": _("(no name)"),
-        "too_large": _("larger than the upload limit of %(limit)s; not sent", limit="{limit}"),
+        "too_large": _("larger than the upload limit of %(limit)s; not sent", limit=limit),
         "server_answered": _("the server answered %(status)s", status="{status}"),
         "connection_lost": _("the connection to the gallery was lost"),
         "not_stored": _("not stored: %(reason)s", reason="{reason}"),
@@ -65,10 +61,13 @@ def script_messages() -> dict[str, object]:
         "you_sent": _counted(
             lambda n: translations.ngettext("You sent %(num)s file.", "You sent %(num)s files.", n), num="{n}"
         ),
-        "zip_note": _("Each file inside a ZIP counts as one file here."),
-        "stopped_part_way": _(
-            "The upload stopped part-way. The files marked Stored are in Orthanc; send the others again "
-            "(files already in Orthanc are then reported as already stored)."
+        "archives": _counted(
+            lambda n: translations.ngettext(
+                "%(num)s of them was a ZIP archive: each file inside a ZIP counts as one file here.",
+                "%(num)s of them were ZIP archives: each file inside a ZIP counts as one file here.",
+                n,
+            ),
+            num="{n}",
         ),
         "studies": _("Studies (%(num)s)", num="{n}"),
         "running": _("An upload is running: wait for it to finish, then send more."),

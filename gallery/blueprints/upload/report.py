@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import get_template_attribute
+
 from ...archive.loaders import forget
 from ...archive.models import Outcome, StudyRow, UploadItem, UploadReport
 from ...extensions import catalog, invalidate_catalog
@@ -25,6 +27,21 @@ def make_report(files_sent: int, items: list[UploadItem], interrupted: bool) -> 
         studies=touched_studies(items),
         interrupted=interrupted,
     )
+
+
+def rendered_report(report: UploadReport) -> dict[str, object]:
+    """The report's rows and study cards as the report page renders them, for the upload page's script.
+
+    The script inserts this HTML as it is, so the report it builds batch by batch reads as the report
+    page does, in every language (localised dates, names and sizes), and no template lives in JavaScript.
+    `rows[i]` holds the rows of the request's file `i` (one per ZIP entry, none if it went unreported).
+    """
+    file_row = get_template_attribute("upload/macros.html", "file_row")
+    study_card = get_template_attribute("macros/cards.html", "study_card")
+    rows = [""] * report.files_sent
+    for item in report.items:
+        rows[item.file_index] += file_row(item)
+    return {"rows": rows, "studies": [{"id": study.id, "html": str(study_card(study))} for study in report.studies]}
 
 
 def touched_studies(items: list[UploadItem]) -> list[StudyRow]:

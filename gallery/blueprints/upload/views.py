@@ -8,13 +8,14 @@ from flask_babel import lazy_gettext as _l
 from ...access.audit import record
 from ...access.permissions import Permission, requires
 from ...extensions import orthanc
+from ...web.params import choice_arg
 from ...web.responses import respond, wants_json
 from . import bp
 from .forms import UploadForm
 from .ingest import store_all
 from .limits import ZipLimits
 from .messages import script_messages
-from .report import make_report
+from .report import make_report, rendered_report
 
 NOTHING_CHOSEN = _l("Choose at least one file, folder or ZIP archive to upload.")
 
@@ -33,6 +34,8 @@ def form() -> Response:
 
     if request.method == "GET":
         return form_page(fields=["files", "folder"])
+    # ?include=html: the JSON answer carries the report's markup too (the page's script asks; scripts need not).
+    with_html = choice_arg("include", ("html",), "") == "html" and wants_json()
     uploads = upload_form.uploads()
     if not uploads:
         if wants_json():
@@ -45,4 +48,5 @@ def form() -> Response:
     record("upload", detail=f"{report.files_sent} files: {counts}")
     for study in report.studies:
         record("upload", "study", study.id)
-    return respond("upload/report.html", report=report)
+    rendered = {"html": rendered_report(report)} if with_html else {}
+    return respond("upload/report.html", report=report, **rendered)

@@ -16,7 +16,7 @@ from ...dicom.geometry import PLANES
 from ...dicom.windowing import Window, data_window, presets_for, valid_window
 from ...imaging.stack import Stack
 from ...imaging.voxels import series_stats
-from ...web.params import choice_arg, float_arg, int_arg
+from ...web.params import choice_arg, echoed, float_arg, whole_arg
 from ...web.vocabulary import term, translated
 
 
@@ -56,14 +56,20 @@ def _number(stack: Stack, count: int, native: bool) -> int:
         abort(404, _("This series has no images to show."))
     instance = request.args.get("instance", "").strip()
     if instance and native and not request.args.get("slice"):
-        frame = int_arg("frame", 0)
+        # Only compared with the series' own slices, never sent to Orthanc.
+        frame = whole_arg("frame") or 0
         for index, item in enumerate(stack.series.slices):
             if item.instance == instance and item.frame == frame:
                 return index + 1
         abort(404, _("That instance and frame are not part of this series."))
-    number = int_arg("slice", (count + 1) // 2, minimum=-(10**9), maximum=10**9)
+    number = whole_arg("slice")
+    if number is None:
+        return (count + 1) // 2
     if not 1 <= number <= count:
-        abort(404, _("There is no slice %(number)s: slices are numbered 1 to %(count)s.", number=number, count=count))
+        abort(
+            404,
+            _("There is no slice %(number)s: slices are numbered 1 to %(count)s.", number=echoed(number), count=count),
+        )
     return number
 
 
