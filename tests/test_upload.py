@@ -305,7 +305,7 @@ def test_plain_form_post_answers_with_the_report_page(upload_client):
 
 
 def test_scripts_authenticate_with_a_header_instead_of_a_csrf_token(upload_client):
-    """curl -u USER:PASSWORD -F files=@a.dcm -H 'Accept: application/json' (see README): no CSRF token."""
+    """curl -u USER:PASSWORD -F files=@a.dcm -H 'Accept: application/json' (see docs/upload.md): no CSRF token."""
     data = study_files("Script", instances=1)[0]
     response = upload_client.post(
         "/upload",
