@@ -12,18 +12,18 @@ test: setup-test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 # The whole suite against Debian 13's Orthanc 1.12.7, run from a Debian 13 chroot on any Debian machine
-# (README, "Orthanc versions"; needs root). Not part of .ci/run, which tests the machine's own Orthanc.
+# (docs/operations.md, "Orthanc versions"; needs root). Not part of .ci/run, which tests the machine's own Orthanc.
 test-orthanc-1.12: setup-test
 	ORTHANC_BINARY="$$(scripts/orthanc-debian13.sh)" .venv/bin/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks (README, "Benchmarks"): builds the synthetic archives once under bench/data/.
+# Benchmarks (docs/benchmarks.md): builds the synthetic archives once under bench/data/.
 bench: setup-bench
 	.venv/bin/python -m bench.run $(BENCH_ARGS)
 	.venv/bin/python -m bench.upload
 	.venv/bin/python -m bench.viewer
 	.venv/bin/python -m bench.calls
 
-# Load test (README, "Reliability"): 50 users browsing for 60 s with wrk; exits 1 on any error.
+# Load test (docs/operations.md, "Load"): 50 users browsing for 60 s with wrk; exits 1 on any error.
 # `make load LOAD_ARGS=--short` is a 10-second check on a smaller archive.
 load: setup-bench
 	.venv/bin/python -m bench.load $(LOAD_ARGS)
@@ -32,7 +32,7 @@ lint: setup-test
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-# Interface languages (README, "Languages"): re-extract the English messages, merge them into each
+# Interface languages (docs/languages.md): re-extract the English messages, merge them into each
 # catalogue (new or changed ones arrive untranslated or fuzzy: tests/test_i18n.py fails until they are
 # translated), and compile the .mo files the app reads.
 BABEL = .venv/bin/pybabel

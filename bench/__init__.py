@@ -1,1 +1,1 @@
-"""Benchmarks of Orthanc Gallery at hospital scale: see README, "Benchmarks"."""
+"""Benchmarks of Orthanc Gallery at hospital scale: see docs/benchmarks.md."""

@@ -1,4 +1,4 @@
-"""The load test's report as Markdown (bench/results/load-<time>.md), the tables the README quotes."""
+"""The load test's report as Markdown (bench/results/load-<time>.md), the tables docs/operations.md quotes."""
 
 from __future__ import annotations
 

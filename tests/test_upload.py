@@ -356,7 +356,7 @@ def test_the_reports_markup_only_when_asked_for_and_a_bad_ask_stores_nothing(upl
 
 
 def test_scripts_authenticate_with_a_header_instead_of_a_csrf_token(upload_client):
-    """curl -u USER:PASSWORD -F files=@a.dcm -H 'Accept: application/json' (see README): no CSRF token."""
+    """curl -u USER:PASSWORD -F files=@a.dcm -H 'Accept: application/json' (see docs/upload.md): no CSRF token."""
     data = study_files("Script", instances=1)[0]
     response = upload_client.post(
         "/upload",

@@ -1,7 +1,7 @@
 """Load one patient, study, series or instance as a plain domain object.
 
 Each loader makes a fixed number of Orthanc calls whatever the size of the
-resource (the README lists them), and caches Orthanc's JSON briefly in
+resource (docs/architecture.md lists them), and caches Orthanc's JSON briefly in
 Flask-Caching, so several gallery processes sharing Redis share the work.
 """
 

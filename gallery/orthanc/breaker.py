@@ -9,7 +9,7 @@ The bulkhead caps the calls in flight to Orthanc per process, so that with a slo
 the threads left over still serve pages that need no Orthanc (health, static files, sign-in).
 
 Both are cheap when all is well: `allow()` on a closed breaker and `success()` after a
-success read two attributes without taking the lock (see README "Reliability" for figures).
+success read two attributes without taking the lock (see docs/operations.md "Reliability" for figures).
 """
 
 from __future__ import annotations
