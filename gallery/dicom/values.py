@@ -15,6 +15,18 @@ NON_IMAGE_MODALITIES = frozenset(
 )
 
 
+def is_viewable(modality: str | None, instance_count: int) -> bool:
+    """Whether the gallery offers images of a series (thumbnail, viewer, contact sheet, image exports).
+
+    The one rule for every level, judged only on what Orthanc's series JSON carries
+    (Modality, instances): that is all a study page or the list index holds for each
+    of its series without one more Orthanc call per series, so the series page, its
+    instances and the viewer judge on the same evidence and never disagree with the
+    study page. A series of image modality whose files lack pixel data gets placeholders.
+    """
+    return instance_count > 0 and (modality or "").strip().upper() not in NON_IMAGE_MODALITIES
+
+
 def parse_dicom_date(value: str) -> date | None:
     """`YYYYMMDD` (DA), ISO `YYYY-MM-DD` or ACR-NEMA `YYYY.MM.DD`; None for anything else."""
     digits = (value or "").strip().replace("-", "").replace(".", "")
