@@ -49,6 +49,12 @@ TERMS = {
         "user_password": _l("password reset"),
         "user_remove": _l("user removed"),
     },
+    "index_phase": {
+        "initial": _l("initial sync"),
+        "current": _l("current"),
+        "behind": _l("behind"),
+        "stopped": _l("stopped"),
+    },
     "modality": {
         "CT": _l("Computed tomography"),
         "MR": _l("Magnetic resonance"),
