@@ -105,6 +105,7 @@ def test_a_syncer_killed_half_way_through_the_initial_sync_resumes_from_its_chec
     second = flask_index(env, "sync", "--once")
     output = second.communicate(timeout=120)[0]
     assert second.returncode == 0, output
+    assert f"{STUDIES} of {STUDIES}" in output  # the progress bar's last state
     pages = int(re.search(r"(\d+) pages", output).group(1))
     # only the studies not indexed yet were read again: no series page, no study page twice
     assert pages == (STUDIES - at_kill["since"]) // PAGE + 1

@@ -180,6 +180,7 @@ def test_orthanc_stopped_the_status_says_behind_without_its_address(fresh_orthan
         wait_for(lambda: web.get("/healthz").get_json()["index"]["phase"] == "behind", 10)
         health = web.get("/healthz")
         assert health.status_code == 503
+        assert "holder" not in health.get_json()["index"] and "last_error" not in health.get_json()["index"]
         page = web.get("/admin/index", headers={"Accept": "application/json"})
         assert page.status_code == 200
         status = page.get_json()["index"]

@@ -40,6 +40,10 @@ class IndexStatus:
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "to_go": self.to_go}
 
+    def public(self) -> dict[str, Any]:
+        """For `/healthz`, which anyone may read: no host names (holder) and no error texts."""
+        return {k: v for k, v in self.as_dict().items() if k not in ("holder", "last_error")}
+
 
 def index_status(connection: Connection, behind_after: float = 10.0, now: float | None = None) -> IndexStatus:
     """The phase, counts, rate and lag; `behind_after`: seconds without a successful poll (INDEX_BEHIND_SECONDS)."""

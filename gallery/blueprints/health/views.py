@@ -17,8 +17,9 @@ from . import bp
 def healthz() -> Response:
     """200 when the gallery can serve pages; `orthanc` and `database` tell what it can reach.
 
-    `index` is the archive index's sync status (phase, counts, rate, lag): monitoring can alert
-    on a syncer that stopped or fell behind, which does not make this gallery unhealthy.
+    `index` is the archive index's sync status (phase, counts, rate, lag; the holder and last error
+    only on /admin/index): monitoring can alert on a syncer that stopped or fell behind, which does
+    not make this gallery unhealthy.
 
     Orthanc gets a short read timeout: a load balancer wants a prompt answer, even from a slow Orthanc.
     """
@@ -37,7 +38,7 @@ def healthz() -> Response:
     index = None
     if database_ok:
         try:
-            index = current_status().as_dict()
+            index = current_status().public()
         except Exception:  # noqa: BLE001 - the index tables may not exist yet; health still answers
             db.session.rollback()
     response = jsonify(
