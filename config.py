@@ -55,8 +55,21 @@ IMAGE_TTL = 24 * 3600
 #: image caused; and how long (s) each process trusts its copy of the list of such images.
 RENDER_CRASH_WAIT = 15.0
 RENDER_FAILURES_MEMO = 10.0
-#: Minimum seconds between two checks of Orthanc's change feed by the list index.
+#: The archive index (gallery/archive/index/): "auto" runs the one syncer inside the gallery
+#: processes (whichever holds the lease in the database); "off" when a separate
+#: `flask index sync` process keeps the index current.
+INDEX_SYNC = "auto"
+#: Seconds between two polls of Orthanc's change feed and /statistics by the syncer.
 INDEX_POLL_SECONDS = 1.0
+#: Lifetime of the syncer's lease: a syncer that dies is replaced within about this many
+#: seconds (plus a third of it). Epoch seconds: hosts sharing one database need NTP.
+INDEX_LEASE_SECONDS = 5.0
+#: Studies or series per Orthanc answer during the initial sync, and IDs per answer
+#: while a sweep looks for studies deleted outside the gallery.
+INDEX_PAGE_SIZE = 250
+INDEX_SWEEP_PAGE_SIZE = 10_000
+#: List pages say the index may be behind once the last successful poll is this old.
+INDEX_BEHIND_SECONDS = 10.0
 #: More new studies/series than this in one poll triggers a full index rebuild.
 INDEX_INCREMENTAL_LIMIT = 200
 
@@ -160,6 +173,12 @@ ENV_KEYS = (
     "MAX_CONTENT_LENGTH",
     "UPLOAD_SPOOL_DIR",
     "RENDER_CRASH_WAIT",
+    "INDEX_SYNC",
+    "INDEX_POLL_SECONDS",
+    "INDEX_LEASE_SECONDS",
+    "INDEX_PAGE_SIZE",
+    "INDEX_SWEEP_PAGE_SIZE",
+    "INDEX_BEHIND_SECONDS",
 )
 
 

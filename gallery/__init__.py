@@ -16,6 +16,7 @@ from .access.audit import register_audit
 from .access.throttle import init_throttle
 from .access.users import init_admin
 from .archive.index import init_catalog
+from .archive.index.sync import init_syncer
 from .extensions import cache, csrf, init_orthanc, login_manager
 from .store.database import init_database
 from .web.assets import register_static
@@ -76,6 +77,7 @@ def register_extensions(app: Flask) -> None:
     init_database(app, after_schema=lambda: init_admin(app))  # the first admin under the schema lock
     init_orthanc(app)
     init_catalog(app)
+    init_syncer(app)
     voxels.init_app(app)
     stack.init_app(app)
 

@@ -15,8 +15,12 @@ from .access.users import (
     set_password,
     set_role,
 )
+from .archive.index import sync as index_sync
+from .archive.index.lease import LeaseLost
+from .archive.index.status import index_status
+from .extensions import db
 from .imaging.failures import forget, listing
-from .orthanc.errors import is_orthanc_id
+from .orthanc.errors import OrthancError, is_orthanc_id
 from .store.database import init_db
 
 ROLES = click.Choice(["viewer", "uploader", "admin"])
@@ -113,4 +117,85 @@ def clear_failure(instance: str, frame: int) -> None:
     click.echo(f"Cleared {instance} frame {frame}.")
 
 
-COMMANDS = (init_db_command, users, images)
+index = AppGroup("index", help="The archive index in the database: sync, status, reset.")
+
+
+def _bar(checkpoint: dict, total: int, width: int = 30) -> str:
+    """One terminal line: the initial sync's phase and a bar over Orthanc's study count."""
+    phase = checkpoint.get("phase", "start")
+    done = checkpoint.get("studies", 0) if phase != "series" else 0
+    filled = int(width * min(1.0, done / total)) if total else width
+    if phase == "series":
+        return f"\rseries   {checkpoint.get('series', 0):>10,} read" + " " * 20
+    return f"\rstudies  [{'#' * filled}{'.' * (width - filled)}] {done:,} of {total:,}"
+
+
+def _studies_in_orthanc() -> int:
+    with db.engine.connect() as connection:
+        return index_status(connection).studies_in_orthanc
+
+
+@index.command("sync")
+@click.option("--once", is_flag=True, help="Return once the index is current instead of following changes.")
+def sync_command(once: bool) -> None:
+    """Keep the index current in the foreground (the app can then run with INDEX_SYNC=off).
+
+    Waits for the lease while another process syncs, shows a progress bar during the initial
+    sync, then follows Orthanc's changes until Ctrl-C (or, with --once, returns).
+    """
+    from flask import current_app
+
+    syncer = index_sync.make_syncer(current_app._get_current_object())
+    runner = index_sync.SyncThread(syncer)
+    runner.threads[0].start()  # the heartbeat only: this command steps in the foreground
+    waited = False
+    try:
+        while not runner.held.wait(1.0):
+            if not waited:
+                click.echo("Waiting for the syncer lease (another process is syncing)…", err=True)
+                waited = True
+        while True:
+            try:
+                more = syncer.step()
+            except LeaseLost:
+                raise click.ClickException("Another process took the syncer lease.") from None
+            except OrthancError as error:
+                syncer.record_error(error)
+                click.echo(f"\nOrthanc: {index_sync.error_text(error)}", err=True)
+                if once:
+                    raise click.ClickException("Orthanc did not answer.") from None
+                runner.stopped.wait(max(1.0, syncer.settings.poll_seconds))
+                continue
+            checkpoint = syncer.checkpoint() or {}
+            if more and checkpoint.get("phase") != "current":
+                click.echo(_bar(checkpoint, _studies_in_orthanc()), nl=False, err=True)
+            elif not more:
+                if once:
+                    break
+                runner.stopped.wait(syncer.settings.poll_seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+    calls = sum(syncer.calls.values())
+    click.echo(f"\nIndex current. {syncer.pages} pages, {calls} Orthanc calls ({dict(syncer.calls)}).")
+
+
+@index.command("status")
+def status_command() -> None:
+    """Print the index's phase, counts, rate and lag."""
+    with db.engine.connect() as connection:
+        status = index_status(connection)
+    for key, value in status.as_dict().items():
+        click.echo(f"{key:20} {value}")
+
+
+@index.command("reset")
+@click.confirmation_option(prompt="Forget the whole index and sync it again from Orthanc?")
+def reset_command() -> None:
+    """Forget the index and its checkpoint: the syncer indexes the archive again from the start."""
+    index_sync.reset(db.engine)
+    click.echo("Index reset; the syncer starts over.")
+
+
+COMMANDS = (init_db_command, users, images, index)

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from gallery import create_app
 from gallery.access.users import create_user, find_user
+from gallery.archive.index.sync import Syncer, make_syncer
 from gallery.orthanc.client import OrthancClient
 from scripts.embedded import EmbeddedOrthanc, remove_storage, start_orthanc
 
@@ -76,6 +77,8 @@ def app_config(server: EmbeddedOrthanc, **overrides: Any) -> dict[str, Any]:
         "ORTHANC_PASSWORD": server.password,
         "CACHE_TYPE": "SimpleCache",
         "INDEX_POLL_SECONDS": 0,
+        # No background syncer per test app: fixtures index synchronously (sync_index).
+        "INDEX_SYNC": "off",
         "ORTHANC_CONNECT_TIMEOUT": 2.0,
         "ORTHANC_READ_TIMEOUT": 10.0,
     }
@@ -83,9 +86,23 @@ def app_config(server: EmbeddedOrthanc, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+def sync_index(app) -> Syncer:
+    """Bring the app's archive index up to date synchronously, as the syncer would (lists read it)."""
+    with app.app_context():
+        syncer = make_syncer(app)
+        assert syncer.lease.acquire(), "another syncer holds the lease"
+        try:
+            syncer.run_until_current()
+        finally:
+            syncer.lease.release()
+    return syncer
+
+
 @pytest.fixture
 def app(orthanc_server: EmbeddedOrthanc, archive: Archive):
-    return create_app(app_config(orthanc_server))
+    app = create_app(app_config(orthanc_server))
+    sync_index(app)
+    return app
 
 
 def add_user(app, username: str, role: str, password: str = "user-password-1") -> None:

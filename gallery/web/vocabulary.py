@@ -50,6 +50,12 @@ TERMS = {
         "user_remove": _l("user removed"),
         "image_clear": _l("failed image cleared"),
     },
+    "index_phase": {
+        "initial": _l("initial sync"),
+        "current": _l("current"),
+        "behind": _l("behind"),
+        "stopped": _l("stopped"),
+    },
     "modality": {
         "CT": _l("Computed tomography"),
         "MR": _l("Magnetic resonance"),

@@ -9,6 +9,7 @@ from flask_login import current_user
 from ...access.audit import events, record
 from ...access.permissions import Permission, requires
 from ...access.users import AccountError, all_users, create_user, generate_password, remove_user, set_password, set_role
+from ...archive.index.status import current_status
 from ...extensions import db
 from ...imaging.failures import forget, listing
 from ...store.models import User
@@ -174,3 +175,10 @@ def delete_study(study_id: str) -> Response | str:
 @requires(Permission.ADMIN)
 def delete_series(series_id: str) -> Response | str:
     return _delete("series", series_id)
+
+
+@bp.get("/admin/index")
+@requires(Permission.ADMIN)
+def index_state() -> Response:
+    """The archive index's sync: phase, counts, rate, lag, last error (JSON twin for monitoring)."""
+    return respond("admin/index.html", index=current_status())

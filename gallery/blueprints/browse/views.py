@@ -8,6 +8,7 @@ from flask import Response, abort, current_app, redirect
 from flask_babel import gettext as _
 
 from ...access.permissions import Permission, requires
+from ...archive.index.status import current_status
 from ...archive.levels import Level
 from ...archive.loaders import cached_json, load_instance, load_patient, load_series, load_study
 from ...archive.paging import paginate
@@ -30,6 +31,7 @@ def home() -> Response:
         statistics=index.statistics(),
         recent_studies=index.studies()[:RECENT_STUDIES],
         modalities=index.modalities(),
+        index=current_status(),
     )
 
 
@@ -38,7 +40,7 @@ def home() -> Response:
 def patients() -> Response:
     query = text_arg("q")
     page = paginate(catalog().patients(query), page_arg(), current_app.config["PAGE_SIZE"])
-    return respond("browse/patients.html", query=query, patients=page)
+    return respond("browse/patients.html", query=query, patients=page, index=current_status())
 
 
 @bp.get("/studies")
@@ -55,7 +57,9 @@ def studies() -> Response:
     index = catalog()
     rows = index.studies(filters["q"], filters["modality"], filters["from"], filters["to"])
     page = paginate(rows, page_arg(), current_app.config["PAGE_SIZE"])
-    return respond("browse/studies.html", filters=filters, studies=page, modalities=index.modalities())
+    return respond(
+        "browse/studies.html", filters=filters, studies=page, modalities=index.modalities(), index=current_status()
+    )
 
 
 @bp.get("/patients/<oid:patient_id>")

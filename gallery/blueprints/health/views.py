@@ -6,6 +6,7 @@ from flask import Response, current_app, jsonify
 from sqlalchemy import text
 
 from ...access.permissions import Permission, requires
+from ...archive.index.status import current_status
 from ...extensions import db, orthanc
 from ...orthanc.errors import OrthancError
 from . import bp
@@ -15,6 +16,10 @@ from . import bp
 @requires(Permission.PUBLIC)
 def healthz() -> Response:
     """200 when the gallery can serve pages; `orthanc` and `database` tell what it can reach.
+
+    `index` is the archive index's sync status (phase, counts, rate, lag; the holder and last error
+    only on /admin/index): monitoring can alert on a syncer that stopped or fell behind, which does
+    not make this gallery unhealthy.
 
     Orthanc gets a short read timeout: a load balancer wants a prompt answer, even from a slow Orthanc.
     """
@@ -30,8 +35,17 @@ def healthz() -> Response:
     except Exception:  # noqa: BLE001 - any failure means "not reachable"
         db.session.rollback()
         database_ok = False
+    index = None
+    if database_ok:
+        try:
+            index = current_status().public()
+        except Exception:  # noqa: BLE001 - the index tables may not exist yet; health still answers
+            db.session.rollback()
     response = jsonify(
-        status="ok" if orthanc_ok and database_ok else "degraded", orthanc=orthanc_ok, database=database_ok
+        status="ok" if orthanc_ok and database_ok else "degraded",
+        orthanc=orthanc_ok,
+        database=database_ok,
+        index=index,
     )
     response.status_code = 200 if orthanc_ok and database_ok else 503
     return response

@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..dicom.values import fold, format_date, format_name, format_time, is_viewable
-from ..orthanc.client import OrthancClient
-from ..orthanc.errors import OrthancNotFound
-from .models import PatientRow, Statistics, StudyRow
-from .search import KeyIndex, name_variants
+from ...dicom.values import fold, format_date, format_name, format_time, is_viewable
+from ...orthanc.client import OrthancClient
+from ...orthanc.errors import OrthancNotFound
+from ..models import PatientRow, Statistics, StudyRow
+from ..search import KeyIndex, name_variants
 
 if TYPE_CHECKING:
     from flask import Flask

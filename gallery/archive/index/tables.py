@@ -1,0 +1,96 @@
+"""The archive index's tables: one row per patient, study and series, shared by every gallery process.
+
+Built once by the one syncer (sync.py) from Orthanc and read by every list page, so no page waits
+on Orthanc and no process holds the archive in memory. Columns hold what lists, filters, search,
+counts and card thumbnails need, in the form they are shown (`format_name`, ISO dates).
+Schema changes go through the Alembic migrations (gallery/store/migrations/).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, Text
+
+from ...extensions import db
+
+ID = 44  # Orthanc IDs: 5 groups of 8 hex digits
+metadata = db.metadata
+
+patients = Table(
+    "index_patients",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(400), nullable=False, default=""),  # shown form ("Smith, John")
+    Column("name_dicom", String(400), nullable=False, default=""),  # the PN as stored (name groups)
+    Column("patient_id", String(64), nullable=False, default=""),
+    Column("birth_date", String(10), nullable=False, default=""),
+    Column("sex", String(16), nullable=False, default=""),
+    Column("sort_key", String(480), nullable=False, default=""),  # folded name \x1f patient ID: A–Z
+    Column("study_count", Integer, nullable=False, default=0),
+    Column("latest_study_date", String(10), nullable=False, default=""),
+    Column("thumbnail", String(ID), nullable=True),
+    Column("search_text", Text, nullable=False, default=""),  # folded name variants and ID, one per line
+    Index("ix_index_patients_sort", "sort_key", "id"),
+)
+
+studies = Table(
+    "index_studies",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("patient", String(ID), nullable=False, index=True),
+    Column("patient_name", String(400), nullable=False, default=""),
+    Column("patient_name_dicom", String(400), nullable=False, default=""),
+    Column("patient_id", String(64), nullable=False, default=""),
+    Column("patient_birth_date", String(10), nullable=False, default=""),
+    Column("patient_sex", String(16), nullable=False, default=""),
+    Column("date", String(10), nullable=False, default=""),  # ISO, or "" when not a date
+    Column("time", String(8), nullable=False, default=""),
+    Column("sort_key", String(80), nullable=False, default=""),  # DESC: newest first, undated last
+    Column("description", String(400), nullable=False, default=""),
+    Column("accession", String(64), nullable=False, default=""),
+    Column("modalities", String(200), nullable=False, default=""),  # "CT\\MR", sorted
+    Column("series_count", Integer, nullable=False, default=0),
+    Column("instance_count", Integer, nullable=False, default=0),
+    Column("thumbnail", String(ID), nullable=True),
+    Column("search_text", Text, nullable=False, default=""),
+    Column("sweep", Integer, nullable=False, default=0),  # the deletion sweep that last saw it in Orthanc
+    Column("indexed_at", Float, nullable=False, default=0.0),  # epoch seconds
+    Index("ix_index_studies_sort", "sort_key", "id"),
+    Index("ix_index_studies_date", "date", "sort_key"),
+)
+
+study_modalities = Table(
+    "index_study_modalities",
+    metadata,
+    Column("modality", String(16), primary_key=True),
+    Column("sort_key", String(80), primary_key=True),
+    Column("study", String(ID), primary_key=True),
+    Index("ix_index_study_modalities_study", "study"),
+)
+
+series = Table(
+    "index_series",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("study", String(ID), nullable=False, index=True),
+    Column("modality", String(16), nullable=False, default=""),
+    Column("instance_count", Integer, nullable=False, default=0),
+    Column("middle_instance", String(ID), nullable=True),
+    Column("viewable", Boolean, nullable=False, default=False),
+    Column("sweep", Integer, nullable=False, default=0),
+)
+
+state = Table(
+    "index_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False, default="null"),  # JSON
+)
+
+lease = Table(
+    "index_lease",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("holder", String(200), nullable=False, default=""),
+    Column("expires_at", Float, nullable=False, default=0.0),  # epoch seconds
+    Column("acquired_at", Float, nullable=False, default=0.0),
+)
