@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gallery import create_app
-from gallery.archive.index import tables
+from gallery.archive.index import tables, writer
 from gallery.archive.index.lease import Lease, LeaseLost
 from gallery.archive.index.status import index_status
 from gallery.archive.index.sync import Settings, Syncer, SyncThread, index_studies_now, make_syncer, read_state
@@ -130,6 +130,32 @@ def test_the_change_feed_adds_studies_and_series_and_the_sweep_removes_deleted_o
     with app.app_context(), db.engine.connect() as connection:
         sweep = read_state(connection, "sweep")
     assert (sweep["n"], sweep["studies"], sweep["series"]) == (1, 1, 2)  # the study's series, and one more
+
+
+def test_a_study_the_index_lacks_while_orthanc_stands_still_is_found_by_the_sweep(fresh_orthanc):
+    """The initial sync pages by offset: a deletion during it can make it skip a study. Once Orthanc's
+    counts stand still for two polls and the index holds fewer, one sweep lists the IDs and indexes it."""
+    app = create_app(app_config(fresh_orthanc, INDEX_SWEEP_PAGE_SIZE=2))
+    client = orthanc_of(fresh_orthanc)
+    studies = [store_study(client, n)["ParentStudy"] for n in range(5)]
+    sync_index(app)
+    with app.app_context():
+        with db.engine.begin() as connection:  # as if the initial sync had skipped it
+            writer.delete_studies(connection, [studies[2]])
+        assert studies[2] not in indexed_ids(app)
+        syncer = make_syncer(app)
+        assert syncer.lease.acquire()
+        try:
+            syncer.run_until_current()  # first poll: Orthanc's counts are new to this syncer
+            assert studies[2] not in indexed_ids(app)
+            syncer.run_until_current()  # second poll, same counts, fewer rows: sweep
+            assert indexed_ids(app) == set(studies)
+            assert indexed_ids(app, tables.series) == set(client.get_json("/series"))
+            swept = syncer.calls["studies"]
+            syncer.run_until_current()  # nothing lacking any more: no further listing
+            assert syncer.calls["studies"] == swept
+        finally:
+            syncer.lease.release()
 
 
 def test_the_lease_has_one_holder_and_passes_on_when_it_expires(fresh_orthanc):

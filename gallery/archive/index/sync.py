@@ -158,6 +158,7 @@ class Syncer:
         self.calls: Counter[str] = Counter()  # Orthanc calls by kind, for the CLI's summary and tests
         self.pages = 0  # initial-sync pages read by this process
         self._statistics: dict[str, int] | None = None
+        self._swept_for: dict[str, int] | None = None
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         kind = path.strip("/").split("/")[0] + ("/…" if path.count("/") > 1 else "")
@@ -321,16 +322,26 @@ class Syncer:
                     last_error=None,
                 )
                 write_state(connection, "orthanc_statistics", statistics)
-                excess = counts["studies"] > statistics["studies"] or counts["series"] > statistics["series"]
             else:
                 merge_state(connection, "progress", last_success=time.time(), last_error=None)
-                excess = False
+                counts = {"studies": progress["studies_indexed"], "series": progress["index_series"]}
+        excess = counts["studies"] > statistics["studies"] or counts["series"] > statistics["series"]
+        # The index lacks rows while Orthanc's counts stay still (two polls alike, the feed applied):
+        # a study skipped by the initial sync's paging as Orthanc deleted others meanwhile.
+        lacking = (
+            statistics == self._statistics
+            and statistics != self._swept_for
+            and (counts["studies"] < statistics["studies"] or counts["series"] < statistics["series"])
+        )
         self._statistics = statistics
-        if excess:
+        if excess or lacking:
+            self._swept_for = statistics  # one sweep per state of Orthanc for what the index lacks
             self.sweep(statistics)
 
     def sweep(self, before: dict[str, int]) -> int:
         """Find rows Orthanc deleted: mark what Orthanc lists (IDs only, in pages), delete the rest.
+
+        Listed studies and series the index lacks are indexed on the way (2 calls per study).
 
         Offsets shift if Orthanc changes meanwhile, so the result is applied only when Orthanc's counts
         are the same after the listing as before it (else the next poll sweeps again). Returns the
@@ -343,11 +354,21 @@ class Syncer:
             since, size = 0, self.settings.sweep_page_size
             while True:
                 ids = [i for i in self.get(f"/{kind}", {"limit": size, "since": since}) if is_orthanc_id(i)]
+                missing: set[str] = set()
                 with self.engine.begin() as connection:
                     self.lease.confirm(connection)
                     for start in range(0, len(ids), writer.BATCH):
                         chunk = ids[start : start + writer.BATCH]
-                        connection.execute(update(table).where(table.c.id.in_(chunk)).values(sweep=number))
+                        marked = connection.execute(update(table).where(table.c.id.in_(chunk)).values(sweep=number))
+                        if marked.rowcount != len(chunk):
+                            known = set(connection.scalars(select(table.c.id).where(table.c.id.in_(chunk))))
+                            missing |= set(chunk) - known
+                if missing:
+                    studies = missing if kind == "studies" else self._studies_of(missing)
+                    fetched = fetch_studies(self.get, studies)
+                    with self.engine.begin() as connection:
+                        self.lease.confirm(connection)
+                        write_fetched(connection, fetched)
                 since += size
                 if len(ids) < size:
                     break
