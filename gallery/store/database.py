@@ -1,18 +1,20 @@
-"""Database set-up: the URL default, SQLite tuning, and schema creation."""
+"""Database set-up: the URL default, SQLite tuning, and schema creation under a lock."""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
 
 from ..extensions import db
 
-log = logging.getLogger(__name__)
+#: PostgreSQL advisory lock key of schema_lock() (any constant 64-bit number unique to the
+#: gallery within its database; Orthanc's PostgreSQL plugin keeps its index in its own database).
+SCHEMA_LOCK_KEY = 0x6F67_616C_6C65_7279  # "ogallery"
 
 
 def database_url(app: Flask) -> str:
@@ -40,23 +42,53 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(connection, _record) -> None:
         cursor = connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=10000")  # first: switching a new file to WAL may wait for a sibling
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
 
-def init_db() -> None:
-    """Create missing tables. Safe when several processes start at once."""
+@contextmanager
+def schema_lock() -> Iterator[Connection]:
+    """Hold the database-wide schema lock for the block, in one transaction on db.session.
+
+    Every gallery process creates the schema at start; gunicorn's workers (and galleries
+    on other hosts) start together, so they must not change the schema at the same time.
+    PostgreSQL: pg_advisory_xact_lock, released by the commit or rollback (or when a
+    crashed process's connection closes). SQLite: BEGIN IMMEDIATE takes the file's write
+    lock, so siblings wait up to the busy timeout (10 s). The yielded connection is the
+    session's: DDL inside the block shares the locked transaction, which commits when the
+    block ends and rolls back on an error.
+    """
+    session = db.session()  # this thread's Session (the scoped proxy lacks in_transaction)
+    if session.in_transaction():
+        raise RuntimeError("schema_lock() needs a session without an open transaction")
+    connection = session.connection()
+    dialect = connection.dialect.name
+    try:
+        if dialect == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        elif dialect == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield connection
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def create_tables(connection: Connection) -> None:
+    """Create missing tables on `connection` (inside schema_lock())."""
     from . import models  # noqa: F401 - registers the tables
 
-    try:
-        db.create_all()
-    except (OperationalError, ProgrammingError) as error:  # another process created them first
-        log.info("schema creation raced with another process: %s", error.__class__.__name__)
-        db.session.rollback()
-        db.create_all()
+    db.metadata.create_all(connection)
+
+
+def init_db() -> None:
+    """Create missing tables. Safe when several processes start at once."""
+    with schema_lock() as connection:
+        create_tables(connection)
 
 
 def init_database(app: Flask) -> None:
