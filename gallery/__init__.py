@@ -15,7 +15,6 @@ import config as default_config
 from .access.audit import register_audit
 from .access.throttle import init_throttle
 from .access.users import init_admin
-from .archive.index import init_catalog
 from .extensions import cache, csrf, init_orthanc, login_manager
 from .store.database import init_database
 from .web.assets import register_static
@@ -76,7 +75,6 @@ def register_extensions(app: Flask) -> None:
     init_database(app)
     init_admin(app)
     init_orthanc(app)
-    init_catalog(app)
     voxels.init_app(app)
     stack.init_app(app)
 

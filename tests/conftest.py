@@ -21,6 +21,7 @@ from gallery.orthanc.client import OrthancClient
 from scripts.embedded import EmbeddedOrthanc, remove_storage, start_orthanc
 
 from .data import Archive, load_archive
+from .indexing import fill_index
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -84,8 +85,10 @@ def app_config(server: EmbeddedOrthanc, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(orthanc_server: EmbeddedOrthanc, archive: Archive):
-    return create_app(app_config(orthanc_server))
+def app(orthanc_server: EmbeddedOrthanc, orthanc_client: OrthancClient, archive: Archive):
+    app = create_app(app_config(orthanc_server))
+    fill_index(app, orthanc_client)  # the lists read the index: complete it before the test reads them
+    return app
 
 
 def add_user(app, username: str, role: str, password: str = "user-password-1") -> None:

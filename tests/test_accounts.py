@@ -17,6 +17,7 @@ from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER, add_user, app_config, client_for, csrf_token
 from .data import Archive
+from .indexing import fill_index
 
 
 def sign_in(client, username: str, password: str, next_url: str = ""):
@@ -252,6 +253,7 @@ def test_admin_deletes_a_study_after_confirming(fresh_orthanc):
     orthanc.store_instance(next(small_study(keep, size=16)))
     study_id, patient_id = stored[0]["ParentStudy"], stored[0]["ParentPatient"]
     app = create_app(app_config(fresh_orthanc))
+    fill_index(app, orthanc)
     admin = client_for(app)
     assert "To delete" in admin.get("/studies").get_data(as_text=True)
     confirm = admin.get(f"/studies/{study_id}/delete")
@@ -262,7 +264,11 @@ def test_admin_deletes_a_study_after_confirming(fresh_orthanc):
     with pytest.raises(OrthancNotFound):
         orthanc.get_json(f"/studies/{study_id}")
     listing = admin.get("/studies", headers={"Accept": "application/json"}).get_json()["studies"]["items"]
-    assert [s["description"] for s in listing] == ["To keep"]
+    assert [s["description"] for s in listing] == ["To keep"]  # gone from the index at once, not after a sync
+    found = admin.get("/studies?q=to delete", headers={"Accept": "application/json"}).get_json()["studies"]
+    assert found["total"] == 0  # and from its search structures
+    patients = admin.get("/patients", headers={"Accept": "application/json"}).get_json()["patients"]["items"]
+    assert [p["study_count"] for p in patients] == [1]
     assert "delete" in admin.get("/admin/audit?action=delete").get_data(as_text=True)
 
 

@@ -1,4 +1,4 @@
-"""Database set-up: the URL default, SQLite tuning, and schema creation under a lock."""
+"""Database set-up: the URL default, SQLite tuning, and schema migrations under a lock."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 
 from ..extensions import db
+from .schema import migrate
 
 #: PostgreSQL advisory lock key of schema_lock() (any constant 64-bit number unique to the
 #: gallery within its database; Orthanc's PostgreSQL plugin keeps its index in its own database).
@@ -78,17 +79,10 @@ def schema_lock() -> Iterator[Connection]:
         raise
 
 
-def create_tables(connection: Connection) -> None:
-    """Create missing tables on `connection` (inside schema_lock())."""
-    from . import models  # noqa: F401 - registers the tables
-
-    db.metadata.create_all(connection)
-
-
 def init_db() -> None:
-    """Create missing tables. Safe when several processes start at once."""
+    """Bring the schema to the newest migration (store/schema.py). Safe when several processes start at once."""
     with schema_lock() as connection:
-        create_tables(connection)
+        migrate(connection)
 
 
 def init_database(app: Flask) -> None:
