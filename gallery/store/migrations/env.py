@@ -9,13 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from gallery.store.schema import SEARCH_OBJECTS, target_metadata
-
-
-def include_object(item, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001 - Alembic's hook
-    """Leave the engine-specific search structures (not in the metadata) to the migrations."""
-    return not (name and (name in SEARCH_OBJECTS or name.startswith(tuple(f"{t}_" for t in SEARCH_OBJECTS))))
-
+from gallery.store.schema import include_object, target_metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
