@@ -15,6 +15,7 @@ from scripts.demo import ORTHANC_KILLERS, load_demo_data, pydicom_test_files
 from scripts.embedded import remove_storage, start_orthanc
 
 from .conftest import app_config, client_for
+from .indexing import fill_index
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,9 @@ def demo_orthanc(tmp_path_factory):
 def test_every_demo_image_renders_without_bringing_orthanc_down(demo_orthanc):
     server, client = demo_orthanc
     assert not ORTHANC_KILLERS & {p.name for p in pydicom_test_files()}
-    browser = client_for(create_app(app_config(server)))
+    app = create_app(app_config(server))
+    fill_index(app, client)
+    browser = client_for(app)
     statuses = {}
     for instance in client.get_json("/instances"):
         response = browser.get(f"/instances/{instance}/thumbnail")
