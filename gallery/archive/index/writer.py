@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -138,19 +138,32 @@ def refresh_studies(connection: Connection, study_ids: Sequence[str]) -> set[str
         for row in connection.execute(select(tables.series).where(tables.series.c.study.in_(list(known)))):
             members[row.study].append(row)
         connection.execute(delete(tables.study_modalities).where(tables.study_modalities.c.study.in_(list(known))))
-        links = []
+        links, counted, uncounted = [], [], []
         for study_id, study in known.items():
             rows = members.get(study_id, [])
             modalities, instance_count, thumbnail = aggregates(rows)
-            values = {"modalities": "\\".join(modalities), "instance_count": instance_count, "thumbnail": thumbnail}
+            values = {"_id": study_id, "modalities": "\\".join(modalities), "instances": instance_count}
+            values["thumb"] = thumbnail
             if rows:  # else keep the count from the study's JSON: its series may arrive in a later page
-                values["series_count"] = len(rows)
-            connection.execute(update(tables.studies).where(tables.studies.c.id == study_id).values(**values))
+                counted.append({**values, "series": len(rows)})
+            else:
+                uncounted.append(values)
             links += [{"modality": m, "sort_key": study.sort_key, "study": study_id} for m in modalities]
             patients.add(study.patient)
+        # one executemany per kind, not one statement per study: a third of an initial sync's time went there
+        for batch, extra in ((counted, {"series_count": bindparam("series")}), (uncounted, {})):
+            if batch:
+                connection.execute(_AGGREGATES_UPDATE.values(**extra), batch)
         if links:
             connection.execute(tables.study_modalities.insert(), links)
     return patients
+
+
+_AGGREGATES_UPDATE = (
+    update(tables.studies)
+    .where(tables.studies.c.id == bindparam("_id"))
+    .values(modalities=bindparam("modalities"), instance_count=bindparam("instances"), thumbnail=bindparam("thumb"))
+)
 
 
 def refresh_patients(connection: Connection, patient_ids: Iterable[str]) -> None:
