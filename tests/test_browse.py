@@ -71,6 +71,12 @@ def test_patient_search_wildcard_is_anchored_and_empty_result_is_explained(clien
     assert "No patient matches" in html
 
 
+@pytest.mark.parametrize("url", ["/patients?q=%00ab", "/studies?q=ab%00cd", "/studies?q=%00"])
+def test_a_nul_in_a_search_finds_nothing_instead_of_failing(client, url):
+    data = get_json(client, url)
+    assert data[url[1:].split("?")[0]]["total"] == 0
+
+
 def test_html_in_names_is_escaped(client, archive: Archive):
     for url in (
         "/patients?q=XSS-0001",

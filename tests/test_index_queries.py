@@ -245,3 +245,10 @@ def test_changes_and_deletions_reach_every_search_structure(index):
     others = [s for s in studies if s.patient == target.patient and s.id != target.id]
     patients = queries.patient_page("p040", 1, 10).items
     assert [p.study_count for p in patients] == ([len(others)] if others else [])
+
+
+@pytest.mark.parametrize("query", ["\x00ab", "ab\x00cd", "'; drop table x", "\\\\\\", "%%%", "___", "[[[", "***"])
+def test_odd_queries_are_plain_text(index, query):
+    expected = [r.id for r in db.session.execute(select(tables.patients)) if reference_match(r.search_text, query)]
+    assert sorted(p.id for p in queries.patient_page(query, 1, 500).items) == sorted(expected)
+    assert queries.study_page(query, size=10).total >= 0

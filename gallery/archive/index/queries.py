@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select, text
+from sqlalchemy import Select, and_, exists, false, func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from ...dicom.values import PersonName, fold
@@ -75,6 +75,8 @@ def search_clause(table, level: str, query: str) -> ColumnElement[bool] | None:
     folded = fold(query.strip())
     if not folded:
         return None
+    if "\x00" in folded:  # no stored text holds NUL (PostgreSQL cannot), and neither FTS5 nor psycopg take it
+        return false()
     ids = table.c.id
     lines, words = tables.TERM_KINDS[(level, "line")], tables.TERM_KINDS[(level, "word")]
     if not _WILDCARDS.search(folded):
