@@ -272,6 +272,22 @@ def test_admin_deletes_a_study_after_confirming(fresh_orthanc):
     assert "delete" in admin.get("/admin/audit?action=delete").get_data(as_text=True)
 
 
+def test_deleting_the_only_series_of_a_study_removes_the_study_from_the_lists_at_once(fresh_orthanc):
+    orthanc = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
+    lone = StudyInfo(PatientInfo("Lone^Series", "LONE-1"), "l1", "20240101", "", "One series")
+    pair = StudyInfo(PatientInfo("Lone^Series", "LONE-1"), "l2", "20240202", "", "Two series")
+    only = [orthanc.store_instance(data) for data in small_study(lone, size=16)][0]
+    both = [orthanc.store_instance(data) for data in small_study(pair, size=16, series=2)]
+    app = create_app(app_config(fresh_orthanc))
+    fill_index(app, orthanc)
+    admin = client_for(app)
+    token = csrf_token(admin)
+    assert admin.post(f"/series/{only['ParentSeries']}/delete", data={"csrf_token": token}).status_code == 302
+    assert admin.post(f"/series/{both[0]['ParentSeries']}/delete", data={"csrf_token": token}).status_code == 302
+    listing = admin.get("/studies", headers={"Accept": "application/json"}).get_json()["studies"]["items"]
+    assert [(s["description"], s["series_count"]) for s in listing] == [("Two series", 1)]
+
+
 def test_security_headers_on_every_response(client, archive: Archive):
     for url in ("/", "/login", f"/instances/{archive.volume[0].instance}/thumbnail", "/nope", "/healthz"):
         headers = client.get(url).headers

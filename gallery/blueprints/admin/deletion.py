@@ -95,14 +95,14 @@ def delete_resource(target: DeleteTarget) -> str:
     """Delete in Orthanc, drop every cached trace, and return the page to go back to."""
     answer = orthanc().delete(Level(target.level).path(require_id(target.id))) or {}
     forget(patients=[target.patient], studies=target.studies, series=target.series)
+    ancestor = answer.get("RemainingAncestor") or {}
+    level = Level.from_orthanc_type(ancestor.get("Type"))
     connection = db.session.connection()  # the lists stop showing it at once, whatever the syncer does
     if target.level == "series":
         writer.delete_series(connection, target.series)
-    else:
+    if target.level != "series" or level is not Level.STUDY:  # Orthanc removed the emptied study too
         writer.delete_studies(connection, target.studies)
     db.session.commit()
-    ancestor = answer.get("RemainingAncestor") or {}
-    level = Level.from_orthanc_type(ancestor.get("Type"))
     if level is not None and is_orthanc_id(ancestor.get("ID") or ""):
         return page_url(level, ancestor["ID"])
     return url_for("browse.patients")
