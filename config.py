@@ -70,8 +70,6 @@ INDEX_PAGE_SIZE = 250
 INDEX_SWEEP_PAGE_SIZE = 10_000
 #: List pages say the index may be behind once the last successful poll is this old.
 INDEX_BEHIND_SECONDS = 10.0
-#: More new studies/series than this in one poll triggers a full index rebuild.
-INDEX_INCREMENTAL_LIMIT = 200
 
 #: Rows per page on the patient and study lists, thumbnails per page on a series.
 PAGE_SIZE = 50

@@ -33,8 +33,7 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 
 
 def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
-    """Start the worker's index syncer thread (after the fork: the master's threads would not survive it),
-    then build the worker's list index in the background (GALLERY_WARM_INDEX=0 turns that off).
+    """Start the worker's index syncer thread (after the fork: the master's threads would not survive it).
 
     The syncer only works while its process holds the lease in the database, so of all workers (and
     hosts) one syncs and the others wait to take over. INDEX_SYNC=off leaves it to `flask index sync`.
@@ -42,8 +41,3 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
     from gallery.archive.index.sync import start_syncer
 
     start_syncer(worker.wsgi)
-    if os.environ.get("GALLERY_WARM_INDEX", "1") == "0":
-        return
-    index = getattr(worker.wsgi, "extensions", {}).get("catalog")
-    if index is not None:
-        index.build_in_background()

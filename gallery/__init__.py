@@ -15,7 +15,6 @@ import config as default_config
 from .access.audit import register_audit
 from .access.throttle import init_throttle
 from .access.users import init_admin
-from .archive.index import init_catalog
 from .archive.index.sync import init_syncer
 from .extensions import cache, csrf, init_orthanc, login_manager
 from .store.database import init_database
@@ -76,7 +75,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     init_database(app, after_schema=lambda: init_admin(app))  # the first admin under the schema lock
     init_orthanc(app)
-    init_catalog(app)
     init_syncer(app)
     voxels.init_app(app)
     stack.init_app(app)

@@ -29,7 +29,7 @@ ROLES = click.Choice(["viewer", "uploader", "admin"])
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
-    """Create the tables for users, share links and the audit log (the app also does it at start)."""
+    """Bring the database to the newest schema migration (the app also does it at start)."""
     init_db()
     click.echo("Database ready.")
 

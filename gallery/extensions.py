@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import Flask, current_app, g, has_request_context
 from flask_caching import Cache
 from flask_login import LoginManager
@@ -12,9 +10,6 @@ from flask_wtf import CSRFProtect
 
 from .orthanc.client import OrthancClient
 from .orthanc.errors import OrthancUnavailable
-
-if TYPE_CHECKING:
-    from .archive.index import Catalog
 
 cache = Cache()
 csrf = CSRFProtect()
@@ -30,7 +25,7 @@ def _count_call(method: str, path: str, seconds: float) -> None:
 
 
 def init_orthanc(app: Flask) -> None:
-    """One client (one connection pool) per app; archive.index.init_catalog adds the list index."""
+    """One client (one connection pool) per app."""
     client = None
     if app.config["ORTHANC_URL"]:
         client = OrthancClient(
@@ -54,22 +49,3 @@ def orthanc() -> OrthancClient:
     if client is None:
         raise OrthancUnavailable("(none)", "ORTHANC_URL is not configured")
     return client
-
-
-def catalog() -> Catalog:
-    """The list index, brought up to date once per request."""
-    index = current_app.extensions.get("catalog")
-    if index is None:
-        raise OrthancUnavailable("(none)", "ORTHANC_URL is not configured")
-    if not g.get("catalog_fresh"):
-        index.refresh()
-        g.catalog_fresh = True
-    return index
-
-
-def invalidate_catalog() -> None:
-    """After a write: the next read of the list index checks Orthanc's change feed first."""
-    index = current_app.extensions.get("catalog")
-    if index is not None:
-        index.invalidate()
-    g.pop("catalog_fresh", None)

@@ -15,7 +15,7 @@ from gallery.orthanc.client import OrthancClient
 from gallery.orthanc.errors import OrthancNotFound
 from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
-from .conftest import ADMIN_PASSWORD, ADMIN_USER, add_user, app_config, client_for, csrf_token
+from .conftest import ADMIN_PASSWORD, ADMIN_USER, add_user, app_config, client_for, csrf_token, sync_index
 from .data import Archive
 
 
@@ -252,6 +252,7 @@ def test_admin_deletes_a_study_after_confirming(fresh_orthanc):
     orthanc.store_instance(next(small_study(keep, size=16)))
     study_id, patient_id = stored[0]["ParentStudy"], stored[0]["ParentPatient"]
     app = create_app(app_config(fresh_orthanc))
+    sync_index(app)
     admin = client_for(app)
     assert "To delete" in admin.get("/studies").get_data(as_text=True)
     confirm = admin.get(f"/studies/{study_id}/delete")
@@ -262,8 +263,28 @@ def test_admin_deletes_a_study_after_confirming(fresh_orthanc):
     with pytest.raises(OrthancNotFound):
         orthanc.get_json(f"/studies/{study_id}")
     listing = admin.get("/studies", headers={"Accept": "application/json"}).get_json()["studies"]["items"]
-    assert [s["description"] for s in listing] == ["To keep"]
+    assert [s["description"] for s in listing] == ["To keep"]  # gone from the index at once, not after a sync
+    found = admin.get("/studies?q=to delete", headers={"Accept": "application/json"}).get_json()["studies"]
+    assert found["total"] == 0  # and from its search structures
+    patients = admin.get("/patients", headers={"Accept": "application/json"}).get_json()["patients"]["items"]
+    assert [p["study_count"] for p in patients] == [1]
     assert "delete" in admin.get("/admin/audit?action=delete").get_data(as_text=True)
+
+
+def test_deleting_the_only_series_of_a_study_removes_the_study_from_the_lists_at_once(fresh_orthanc):
+    orthanc = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
+    lone = StudyInfo(PatientInfo("Lone^Series", "LONE-1"), "l1", "20240101", "", "One series")
+    pair = StudyInfo(PatientInfo("Lone^Series", "LONE-1"), "l2", "20240202", "", "Two series")
+    only = [orthanc.store_instance(data) for data in small_study(lone, size=16)][0]
+    both = [orthanc.store_instance(data) for data in small_study(pair, size=16, series=2)]
+    app = create_app(app_config(fresh_orthanc))
+    sync_index(app)
+    admin = client_for(app)
+    token = csrf_token(admin)
+    assert admin.post(f"/series/{only['ParentSeries']}/delete", data={"csrf_token": token}).status_code == 302
+    assert admin.post(f"/series/{both[0]['ParentSeries']}/delete", data={"csrf_token": token}).status_code == 302
+    listing = admin.get("/studies", headers={"Accept": "application/json"}).get_json()["studies"]["items"]
+    assert [(s["description"], s["series_count"]) for s in listing] == [("Two series", 1)]
 
 
 def test_security_headers_on_every_response(client, archive: Archive):

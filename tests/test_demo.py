@@ -14,7 +14,7 @@ from gallery.orthanc.errors import OrthancUnavailable
 from scripts.demo import ORTHANC_KILLERS, load_demo_data, pydicom_test_files, warm_images
 from scripts.embedded import remove_storage, start_orthanc
 
-from .conftest import app_config, client_for, new_database_url
+from .conftest import app_config, client_for, new_database_url, sync_index
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,9 @@ def demo_orthanc(tmp_path_factory):
 
 
 def demo_browser(server, database):
-    return client_for(create_app(app_config(server, SQLALCHEMY_DATABASE_URI=database)))
+    app = create_app(app_config(server, SQLALCHEMY_DATABASE_URI=database))
+    sync_index(app)  # the lists read the index
+    return client_for(app)
 
 
 def test_every_demo_image_renders_without_bringing_orthanc_down(demo_orthanc):

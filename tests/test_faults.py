@@ -75,7 +75,6 @@ def served_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "ORTHANC_USER": orthanc.user,
         "ORTHANC_PASSWORD": orthanc.password,
         "GUNICORN_LOGLEVEL": "warning",
-        "GALLERY_WARM_INDEX": "0",
         **SETTINGS,
     }
     server = start_gunicorn(env, free_port(), log=folder / "gallery.log")

@@ -130,7 +130,7 @@ def test_two_galleries_on_one_postgresql_index_one_syncs_and_the_other_takes_ove
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
         client = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
         store_studies(client, 0, 5)
-        env = environment(fresh_orthanc, url, GUNICORN_WORKERS="1", GUNICORN_THREADS="4", GALLERY_WARM_INDEX="0")
+        env = environment(fresh_orthanc, url, GUNICORN_WORKERS="1", GUNICORN_THREADS="4")
         for n in (1, 2):
             galleries.append(start_gunicorn(env, free_port(), log=tmp_path / f"gallery-{n}.log"))
 

@@ -26,9 +26,22 @@ from ..dicom.values import (
 from ..extensions import orthanc
 from ..orthanc.errors import OrthancBadRequest, require_id
 from .cache import cache_delete_many, cache_get, cache_set
-from .index import series_entry, study_row
+from .index.records import SeriesRecord, aggregates, series_record, study_record
 from .levels import Level
-from .models import Geometry, Instance, Patient, PatientRef, Series, SeriesCard, SeriesRef, Slice, Study, StudyRef, Tag
+from .models import (
+    Geometry,
+    Instance,
+    Patient,
+    PatientRef,
+    Series,
+    SeriesCard,
+    SeriesRef,
+    Slice,
+    Study,
+    StudyRef,
+    StudyRow,
+    Tag,
+)
 
 PIXEL_DATA_TAGS = ("7fe0,0010", "7fe0,0008", "7fe0,0009")
 
@@ -94,13 +107,35 @@ def _series_sort_key(card: SeriesCard) -> tuple[float, str]:
     return (numbers[0] if numbers else float("inf"), card.description)
 
 
+def _study_row(data: dict[str, Any], series: list[SeriesRecord]) -> StudyRow:
+    """A study card from Orthanc's JSON, with the index's rules (records.py) for what it shows."""
+    record = study_record(data)
+    modalities, instance_count, thumbnail = aggregates(series)
+    return StudyRow(
+        id=record.id,
+        patient=record.patient,
+        patient_name=format_name(record.patient_name),
+        patient_id=record.patient_id,
+        patient_birth_date=record.patient_birth_date,
+        patient_sex=record.patient_sex,
+        date=record.date,
+        time=record.time,
+        description=record.description,
+        accession=record.accession,
+        modalities=modalities,
+        series_count=record.series_count,
+        instance_count=instance_count,
+        thumbnail=thumbnail,
+    )
+
+
 def load_patient(patient_id: str) -> Patient:
     """Demographics and study cards: 3 Orthanc calls."""
     require_id(patient_id)
     data = cached_json(f"/patients/{patient_id}")
     studies = cached_json(f"/patients/{patient_id}/studies")
-    series = [series_entry(s) for s in cached_json(f"/patients/{patient_id}/series")]
-    rows = [study_row(s, [e for e in series if e.study == s["ID"]]) for s in studies]
+    series = [series_record(s) for s in cached_json(f"/patients/{patient_id}/series")]
+    rows = [_study_row(s, [e for e in series if e.study == s["ID"]]) for s in studies]
     rows.sort(key=lambda r: (bool(r.date), r.date, r.time), reverse=True)
     tags = _tags(data)
     return Patient(

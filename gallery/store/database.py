@@ -1,4 +1,4 @@
-"""Database set-up: the URL default, SQLite tuning, and schema creation under a lock."""
+"""Database set-up: the URL default, SQLite tuning, and schema migrations under a lock."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 
 from ..extensions import db
+from .schema import migrate
 
 #: PostgreSQL advisory lock key of schema_lock() (any constant 64-bit number unique to the
 #: gallery within its database; Orthanc's PostgreSQL plugin keeps its index in its own database).
@@ -59,7 +60,7 @@ def schema_lock() -> Iterator[Connection]:
     PostgreSQL: pg_advisory_xact_lock, released by the commit or rollback (or when a
     crashed process's connection closes). SQLite: BEGIN IMMEDIATE takes the file's write
     lock, so siblings wait up to the busy timeout (10 s). The yielded connection is the
-    session's: DDL (create_all, later migrations) and ORM writes inside the block share the
+    session's: DDL (the migrations) and ORM writes inside the block share the
     locked transaction, which commits when the block ends and rolls back on an error.
     """
     session = db.session()  # this thread's Session (the scoped proxy lacks in_transaction)
@@ -79,21 +80,14 @@ def schema_lock() -> Iterator[Connection]:
         raise
 
 
-def create_tables(connection: Connection) -> None:
-    """Create missing tables on `connection` (inside schema_lock())."""
-    from . import models  # noqa: F401 - registers the tables
-
-    db.metadata.create_all(connection)
-
-
 def init_db() -> None:
-    """Create missing tables. Safe when several processes start at once."""
+    """Bring the schema to the newest migration (store/schema.py). Safe when several processes start at once."""
     with schema_lock() as connection:
-        create_tables(connection)
+        migrate(connection)
 
 
 def init_database(app: Flask, after_schema: Callable[[], None] | None = None) -> None:
-    """Connect, then create the schema and run `after_schema` as one locked step.
+    """Connect, then migrate the schema and run `after_schema` as one locked step.
 
     create_app passes the first-admin bootstrap (access/users.py) as `after_schema`, so it
     shares the schema lock's transaction without the store importing the layers above it.
@@ -104,6 +98,6 @@ def init_database(app: Flask, after_schema: Callable[[], None] | None = None) ->
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
         with schema_lock() as connection:
-            create_tables(connection)
+            migrate(connection)
             if after_schema is not None:
                 after_schema()

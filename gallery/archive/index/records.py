@@ -7,8 +7,9 @@ any order and in separate pages (initial sync streams them separately).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ...dicom.values import format_date, format_name, format_time, is_viewable
 
@@ -70,6 +71,26 @@ def study_record(data: dict[str, Any]) -> StudyRecord:
         accession=(tags.get("AccessionNumber") or "").strip(),
         series_count=len(data.get("Series") or []),
     )
+
+
+class SeriesLike(Protocol):
+    modality: str
+    instance_count: int
+    middle_instance: str | None
+    viewable: bool
+
+
+def aggregates(series: Iterable[SeriesLike]) -> tuple[tuple[str, ...], int, str | None]:
+    """A study's modalities (sorted), instance count and thumbnail, from its series.
+
+    The thumbnail is the middle instance of the largest viewable series (a volume beats a scout).
+    One rule for the index (writer.refresh_studies) and the patient page (loaders.load_patient).
+    """
+    rows = list(series)
+    viewable = [r for r in rows if r.viewable and r.middle_instance]
+    thumbnail = max(viewable, key=lambda r: r.instance_count).middle_instance if viewable else None
+    modalities = tuple(sorted({r.modality for r in rows if r.modality}))
+    return modalities, sum(r.instance_count for r in rows), thumbnail
 
 
 def display_name(record: StudyRecord) -> str:

@@ -79,6 +79,27 @@ series = Table(
     Column("sweep", Integer, nullable=False, default=0),
 )
 
+terms = Table(
+    "index_search_terms",
+    metadata,
+    Column("kind", String(2), primary_key=True),  # TERM_KINDS: whose (patient, study) and what (line, word)
+    Column("term", String(200), primary_key=True),  # a line of the row's search_text, or one word of a line
+    Column("ref", String(ID), primary_key=True),  # the patient's or study's id
+    Index("ix_index_search_terms_ref", "ref"),
+)
+"""Search terms for what trigram indexes cannot serve, found by B-tree prefix: wildcard patterns match
+whole lines, 1–2 character queries match the start of words. Contains-search of 3+ characters uses the
+trigram structures the migration adds outside this metadata (store/schema.py SEARCH_OBJECTS): SQLite
+FTS5 tables `index_patients_fts`/`index_studies_fts` kept by triggers, PostgreSQL pg_trgm GIN indexes."""
+
+#: index_search_terms.kind: (patients or studies) × (whole lines or words)
+TERM_KINDS = {
+    ("patients", "line"): "pl",
+    ("patients", "word"): "pw",
+    ("studies", "line"): "sl",
+    ("studies", "word"): "sw",
+}
+
 state = Table(
     "index_state",
     metadata,

@@ -8,9 +8,10 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from ...archive.index import writer
 from ...archive.levels import Level
 from ...archive.loaders import forget, load_patient, load_series, load_study
-from ...extensions import catalog, orthanc
+from ...extensions import db, orthanc
 from ...orthanc.errors import is_orthanc_id, require_id
 from ...web.formatting import dicom_date, person_name
 from ...web.redirects import page_url
@@ -94,12 +95,14 @@ def delete_resource(target: DeleteTarget) -> str:
     """Delete in Orthanc, drop every cached trace, and return the page to go back to."""
     answer = orthanc().delete(Level(target.level).path(require_id(target.id))) or {}
     forget(patients=[target.patient], studies=target.studies, series=target.series)
-    if target.level == "series":
-        catalog().forget(series=target.series)
-    else:
-        catalog().forget(studies=target.studies)
     ancestor = answer.get("RemainingAncestor") or {}
     level = Level.from_orthanc_type(ancestor.get("Type"))
+    connection = db.session.connection()  # the lists stop showing it at once, whatever the syncer does
+    if target.level == "series":
+        writer.delete_series(connection, target.series)
+    if target.level != "series" or level is not Level.STUDY:  # Orthanc removed the emptied study too
+        writer.delete_studies(connection, target.studies)
+    db.session.commit()
     if level is not None and is_orthanc_id(ancestor.get("ID") or ""):
         return page_url(level, ancestor["ID"])
     return url_for("browse.patients")

@@ -8,11 +8,12 @@ from flask import Response, abort, current_app, redirect
 from flask_babel import gettext as _
 
 from ...access.permissions import Permission, requires
+from ...archive.index import queries
 from ...archive.index.status import current_status
 from ...archive.levels import Level
 from ...archive.loaders import cached_json, load_instance, load_patient, load_series, load_study
 from ...archive.paging import paginate
-from ...extensions import catalog, orthanc
+from ...extensions import orthanc
 from ...web.downloads import orthanc_download
 from ...web.params import date_arg, frame_arg, modality_arg, page_arg, text_arg
 from ...web.redirects import page_url
@@ -25,12 +26,11 @@ RECENT_STUDIES = 12
 @bp.get("/")
 @requires(Permission.VIEW)
 def home() -> Response:
-    index = catalog()
     return respond(
         "browse/home.html",
-        statistics=index.statistics(),
-        recent_studies=index.studies()[:RECENT_STUDIES],
-        modalities=index.modalities(),
+        statistics=queries.statistics(),
+        recent_studies=queries.recent_studies(RECENT_STUDIES),
+        modalities=queries.modalities(),
         index=current_status(),
     )
 
@@ -39,7 +39,7 @@ def home() -> Response:
 @requires(Permission.VIEW)
 def patients() -> Response:
     query = text_arg("q")
-    page = paginate(catalog().patients(query), page_arg(), current_app.config["PAGE_SIZE"])
+    page = queries.patient_page(query, page_arg(), current_app.config["PAGE_SIZE"])
     return respond("browse/patients.html", query=query, patients=page, index=current_status())
 
 
@@ -54,11 +54,11 @@ def studies() -> Response:
     }
     if filters["from"] and filters["to"] and filters["from"] > filters["to"]:
         abort(400, _("The 'from' date is after the 'to' date."))
-    index = catalog()
-    rows = index.studies(filters["q"], filters["modality"], filters["from"], filters["to"])
-    page = paginate(rows, page_arg(), current_app.config["PAGE_SIZE"])
+    page = queries.study_page(
+        filters["q"], filters["modality"], filters["from"], filters["to"], page_arg(), current_app.config["PAGE_SIZE"]
+    )
     return respond(
-        "browse/studies.html", filters=filters, studies=page, modalities=index.modalities(), index=current_status()
+        "browse/studies.html", filters=filters, studies=page, modalities=queries.modalities(), index=current_status()
     )
 
 

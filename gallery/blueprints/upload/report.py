@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from flask import get_template_attribute
 
+from ...archive.index import queries
+from ...archive.index.sync import index_studies_now
 from ...archive.loaders import forget
 from ...archive.models import Outcome, StudyRow, UploadItem, UploadReport
-from ...extensions import catalog, invalidate_catalog
 from ...orthanc.errors import OrthancError
 
 
@@ -19,7 +22,7 @@ def make_report(files_sent: int, items: list[UploadItem], interrupted: bool) -> 
         series={i.series for i in stored if i.series},
     )
     if stored:
-        invalidate_catalog()
+        index_now({i.study for i in stored if i.study})
     return UploadReport(
         files_sent=files_sent,
         archives=len({i.file_index for i in items if i.entry}),
@@ -47,17 +50,21 @@ def rendered_report(report: UploadReport) -> dict[str, object]:
 def touched_studies(items: list[UploadItem]) -> list[StudyRow]:
     """The list-index row of every study a file landed in, in upload order.
 
-    If Orthanc cannot be asked (it stopped during the upload), each study still
-    gets a row with its ID, so the report can link to it.
+    A study the index does not hold (Orthanc stopped during the upload, so it could not
+    be indexed) still gets a row with its ID, so the report can link to it.
     """
     patients = {i.study: i.patient or "" for i in items if i.study}
-    if not patients:
-        return []
-    try:
-        index = catalog()
-    except OrthancError:
-        index = None
-    return [(index and index.study(study)) or placeholder_row(study, patient) for study, patient in patients.items()]
+    return [queries.study_row(study) or placeholder_row(study, patient) for study, patient in patients.items()]
+
+
+def index_now(study_ids: set[str]) -> None:
+    """Index the uploaded studies at once (2 Orthanc calls each), so the report and lists show them.
+
+    If Orthanc stops answering meanwhile (the report says so already), the syncer indexes them
+    when it finds them in the change feed.
+    """
+    with suppress(OrthancError):
+        index_studies_now(study_ids)
 
 
 def placeholder_row(study: str, patient: str) -> StudyRow:
