@@ -3,11 +3,12 @@
 Threads (gthread): a request mostly waits for Orthanc, so 16 threads per worker keep
 Orthanc busy while Python holds the GIL only for rendering templates and copying bytes.
 
-Workers: each worker process keeps its own list index (memory grows with the archive,
-see docs/operations.md "Sizing") and, with the default SimpleCache, its own cache. So run ONE worker
-with SimpleCache: several would serve pages that are stale for up to HIERARCHY_TTL after
-an upload through a sibling. With a shared cache (CACHE_TYPE=RedisCache) the default is 2
-workers per core, so that Python runs on every core (one process uses one at a time).
+Workers: every worker serves pages from the shared archive index in the database (one of
+them, holding the lease, keeps it current; memory does not grow with the archive) and, with the
+default SimpleCache, keeps its own cache. So run ONE worker with SimpleCache: several would serve
+pages that are stale for up to HIERARCHY_TTL after an upload through a sibling. With a shared
+cache (CACHE_TYPE=RedisCache) the default is 2 workers per core, so that Python runs on every
+core (one process uses one at a time).
 """
 
 import os
