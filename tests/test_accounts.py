@@ -320,5 +320,9 @@ def test_uid_permalinks_redirect_to_orthanc_ids(client, archive: Archive, orthan
 def test_health_check_is_public_and_leaks_nothing(app, orthanc_server):
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "orthanc": True, "database": True}
+    health = response.get_json()
+    index = health.pop("index")
+    assert health == {"status": "ok", "orthanc": True, "database": True}
+    assert index["phase"] == "current" and index["studies_indexed"] == index["studies_in_orthanc"] > 0
+    assert "holder" not in index and "last_error" not in index  # host names and errors: /admin/index only
     assert str(orthanc_server.port).encode() not in response.data

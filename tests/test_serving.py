@@ -25,11 +25,14 @@ def test_gunicorn_starts_and_answers_503_while_orthanc_is_down(tmp_path):
         "GALLERY_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     server = start_gunicorn({**env, "GUNICORN_THREADS": "2"}, free_port(), log=log)
+    missing = "/patients/" + "-".join(["0" * 8] * 5)
     try:
         page = gallery_get(server.url + "/patients", json=True)
-        assert page.status_code == 503
-        assert page.json()["error"]["message"] and str(closed) not in page.text
-        assert gallery_get(server.url + "/").status_code == 503  # the worker is still serving
+        assert page.status_code == 200 and str(closed) not in page.text  # lists answer from the index
+        detail = gallery_get(server.url + missing, json=True)  # a page that needs Orthanc
+        assert detail.status_code == 503
+        assert detail.json()["error"]["message"] and str(closed) not in detail.text
+        assert gallery_get(server.url + "/").status_code == 200  # the worker is still serving
     finally:
         server.stop()
-    assert "list index warm-up failed" in log.read_text()  # post_worker_init tried, and only logged it
+    assert "index sync step failed" in log.read_text()  # the worker's syncer tried, and only logged it
