@@ -1,0 +1,218 @@
+"""The circuit breaker and the bulkhead on their own (a hand-driven clock), and in the Orthanc client."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from gallery.orthanc.breaker import CLOSED, HALF_OPEN, OPEN, Bulkhead, CircuitBreaker
+from gallery.orthanc.client import OrthancClient
+from gallery.orthanc.errors import OrthancUnavailable
+
+from ..support.faultproxy import FaultProxy
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def opened(threshold: int = 3, cooldown: float = 5.0) -> tuple[CircuitBreaker, Clock]:
+    clock = Clock()
+    breaker = CircuitBreaker(threshold, cooldown, clock)
+    for _ in range(threshold):
+        breaker.failure()
+    assert breaker.state == OPEN
+    return breaker, clock
+
+
+def test_opens_after_threshold_consecutive_failures_only():
+    breaker = CircuitBreaker(3, 5.0, Clock())
+    breaker.failure()
+    breaker.failure()
+    breaker.success()  # not consecutive: counting starts again
+    breaker.failure()
+    breaker.failure()
+    assert breaker.state == CLOSED and breaker.allow()
+    breaker.failure()
+    assert breaker.state == OPEN and not breaker.allow()
+
+
+def test_open_refuses_until_the_cooldown_then_lets_one_trial_through():
+    breaker, clock = opened(cooldown=5.0)
+    clock.now += 4.9
+    assert not breaker.allow() and breaker.retry_in() == pytest.approx(0.1)
+    clock.now += 0.1
+    assert breaker.allow() and breaker.state == HALF_OPEN  # the trial
+    assert not breaker.allow()  # no second caller while the trial is out
+    breaker.success()
+    assert breaker.state == CLOSED and breaker.allow() and breaker.retry_in() == 0
+
+
+def test_a_failed_trial_opens_it_for_another_cooldown():
+    breaker, clock = opened(cooldown=5.0)
+    clock.now += 5
+    assert breaker.allow()
+    breaker.failure()
+    assert breaker.state == OPEN and not breaker.allow()
+    clock.now += 5
+    assert breaker.allow()
+
+
+def test_a_trial_that_never_reports_back_is_replaced_after_a_cooldown():
+    breaker, clock = opened(cooldown=5.0)
+    clock.now += 5
+    assert breaker.allow()
+    clock.now += 5
+    assert breaker.allow() and breaker.state == HALF_OPEN
+
+
+def test_callers_waiting_for_a_trial_go_ahead_when_it_succeeds():
+    breaker, clock = opened(cooldown=5.0)
+    clock.now += 5
+    assert breaker.allow()  # the trial is out
+    answers: list[bool] = []
+    waiters = [threading.Thread(target=lambda: answers.append(breaker.allow(wait=5))) for _ in range(4)]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(0.1)
+    assert answers == []  # still waiting for the trial
+    breaker.success()
+    for waiter in waiters:
+        waiter.join(timeout=5)
+    assert answers == [True] * 4
+
+
+def test_callers_waiting_for_a_trial_give_up_when_it_fails_or_after_their_wait():
+    breaker, clock = opened(cooldown=5.0)
+    clock.now += 5
+    assert breaker.allow()
+    started = time.monotonic()
+    assert not breaker.allow(wait=0.2)
+    assert 0.2 <= time.monotonic() - started < 2
+    answers: list[bool] = []
+    waiter = threading.Thread(target=lambda: answers.append(breaker.allow(wait=5)))
+    waiter.start()
+    time.sleep(0.1)
+    breaker.failure()
+    waiter.join(timeout=5)
+    assert answers == [False]
+
+
+def test_failures_from_many_threads_are_all_counted():
+    breaker = CircuitBreaker(8 * 500, 5.0, Clock())
+
+    def fail() -> None:
+        for _ in range(500):
+            breaker.failure()
+
+    threads = [threading.Thread(target=fail) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert breaker.failures == 4000 and breaker.state == OPEN
+
+
+def test_bulkhead_caps_calls_in_flight_and_waits_only_so_long():
+    bulkhead = Bulkhead(2, 0.1)
+    assert bulkhead.enter(0.1) and bulkhead.enter(0.1)
+    started = time.monotonic()
+    assert not bulkhead.enter(0.1)
+    assert time.monotonic() - started >= 0.1
+    bulkhead.leave()
+    assert bulkhead.enter(0.1)
+    unlimited = Bulkhead(0, 0.1)
+    assert all(unlimited.enter(0) for _ in range(100))
+
+
+def trip(client: OrthancClient, proxy: FaultProxy, failures: int = 2) -> list[OrthancUnavailable]:
+    """Make the proxy drop every connection until `failures` calls failed: a breaker of that threshold opens."""
+    proxy.drop()
+    caught = []
+    for _ in range(failures):
+        with pytest.raises(OrthancUnavailable) as failed:
+            client.get_json("/system")
+        caught.append(failed.value)
+    return caught
+
+
+def test_client_with_an_open_breaker_refuses_at_once_and_says_nothing_was_sent(orthanc_server):
+    proxy = FaultProxy(orthanc_server.port)
+    try:
+        client = OrthancClient(
+            proxy.url, orthanc_server.user, orthanc_server.password, breaker_failures=2, breaker_cooldown=30
+        )
+        assert client.get_json("/system")["Version"]
+        assert all(failure.reached for failure in trip(client, proxy))  # connections made, then dropped
+        connections = proxy.connections
+        with pytest.raises(OrthancUnavailable) as refused:
+            client.request("POST", "/instances", data=b"not sent", queue_wait=1.0)
+        assert not refused.value.reached and 25 < refused.value.retry_after <= 30
+        assert proxy.connections == connections
+    finally:
+        proxy.close()
+
+
+def test_a_call_that_may_wait_past_the_cooldown_waits_for_the_trial(orthanc_server):
+    """An upload's file (which may wait long) is not refused by a breaker about to try again."""
+    proxy = FaultProxy(orthanc_server.port)
+    try:
+        client = OrthancClient(
+            proxy.url, orthanc_server.user, orthanc_server.password, breaker_failures=2, breaker_cooldown=0.5
+        )
+        trip(client, proxy)
+        proxy.pass_through()
+        with pytest.raises(OrthancUnavailable):
+            client.request("GET", "/system", queue_wait=0.1)  # would have to wait longer than it may
+        started = time.monotonic()
+        assert client.request("GET", "/system", queue_wait=5).json()["Version"]
+        assert 0.2 < time.monotonic() - started < 3  # it waited for the cooldown, then was the trial
+    finally:
+        proxy.close()
+
+
+def test_client_bulkhead_turns_away_calls_beyond_its_cap(orthanc_server):
+    proxy = FaultProxy(orthanc_server.port)
+    try:
+        client = OrthancClient(
+            proxy.url, orthanc_server.user, orthanc_server.password, max_concurrent=1, queue_wait=0.1
+        )
+        proxy.slow(1.0)
+        holder = threading.Thread(target=client.get_json, args=("/system",))
+        holder.start()
+        time.sleep(0.2)
+        with pytest.raises(OrthancUnavailable, match="waiting for Orthanc") as turned_away:
+            client.get_json("/statistics")
+        assert not turned_away.value.reached
+        holder.join()
+        assert [path for _, path in proxy.requests] == ["/system"]  # the call turned away was never sent
+        proxy.pass_through()
+        assert client.get_json("/statistics")["CountInstances"] >= 0
+        # (a GET on a keep-alive connection Orthanc closed meanwhile is sent again: one or two requests)
+        assert {path for _, path in proxy.requests[1:]} == {"/statistics"}
+    finally:
+        proxy.close()
+
+
+def test_connection_refused_means_nothing_was_sent_and_the_node_is_asked_again_once_it_listens(orthanc_server):
+    proxy = FaultProxy(orthanc_server.port)
+    try:
+        client = OrthancClient(proxy.url, orthanc_server.user, orthanc_server.password, breaker_cooldown=0.2)
+        proxy.refuse()
+        for _ in range(5):  # the default threshold
+            with pytest.raises(OrthancUnavailable) as refused:
+                client.store_instance(b"never sent")
+            assert not refused.value.reached
+        assert client.breakers[0].state == OPEN
+        proxy.pass_through()  # listening again, on the same port
+        time.sleep(0.2)
+        assert client.get_json("/system")["Version"] and client.breakers[0].state == CLOSED
+        assert proxy.requests == [("GET", "/system")]
+    finally:
+        proxy.close()
