@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gallery.web.assets import fingerprinted_name, resolve
-
 YEAR = 365 * 24 * 3600
 
 
@@ -36,23 +34,3 @@ def test_the_plain_name_still_works_without_the_long_cache(client):
     response = client.get("/static/css/gallery.css")
     assert response.status_code == 200
     assert not response.cache_control.immutable and (response.cache_control.max_age or 0) < YEAR
-
-
-def test_the_fingerprint_follows_the_content(tmp_path):
-    static = tmp_path / "static"
-    (static / "js").mkdir(parents=True)
-    script = static / "js" / "app.js"
-    script.write_text("one();")
-    first = fingerprinted_name(static, "js/app.js")
-    assert resolve(static, first) == ("js/app.js", True)
-    script.write_text("two(); // changed")
-    second = fingerprinted_name(static, "js/app.js")
-    assert second != first and re.fullmatch(r"js/app\.[0-9a-f]{12}\.js", second)
-    assert resolve(static, first) == (first, False)  # the old name is no longer this file
-
-
-def test_a_fingerprinted_name_never_reaches_outside_the_folder(tmp_path):
-    (tmp_path / "static").mkdir()
-    (tmp_path / "secret.txt").write_text("not public")
-    name = "../" + fingerprinted_name(tmp_path, "secret.txt")
-    assert resolve(tmp_path / "static", name) == (name, False)

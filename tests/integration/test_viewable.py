@@ -9,9 +9,6 @@ on its study page but a 404 from the viewer its series page hid.
 
 from __future__ import annotations
 
-import pytest
-
-from gallery.dicom.values import NON_IMAGE_MODALITIES, is_viewable
 from gallery.orthanc.client import OrthancClient
 
 from ..support.data import Archive
@@ -21,17 +18,6 @@ def get_json(client, url: str):
     response = client.get(url, headers={"Accept": "application/json"})
     assert response.status_code == 200, url
     return response.get_json()
-
-
-@pytest.mark.parametrize("modality", sorted(NON_IMAGE_MODALITIES))
-def test_non_image_modalities_are_not_viewable(modality):
-    assert not is_viewable(modality, 3)
-    assert not is_viewable(f" {modality.lower()} ", 3)  # as some files write it
-
-
-def test_image_series_are_viewable_when_they_hold_instances():
-    assert is_viewable("CT", 1) and is_viewable("", 5) and is_viewable(None, 1)
-    assert not is_viewable("CT", 0)
 
 
 def test_every_series_gets_the_same_verdict_on_its_study_page_and_its_own(
