@@ -1,6 +1,6 @@
 """Orthanc killed (SIGKILL, the real process) in the middle of an upload of many files, and of a ZIP.
 
-The kill lands at a known point: tests/faultproxy.py, between the gallery and Orthanc, kills
+The kill lands at a known point: tests/support/faultproxy.py, between the gallery and Orthanc, kills
 Orthanc as the gallery's KILL_AT-th file reaches it. Then Orthanc is restarted on the same
 storage and what it holds is compared with the report, file by file.
 """

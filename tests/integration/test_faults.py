@@ -1,6 +1,6 @@
 """Orthanc stopped, restarted, slow or failing, with the gallery served as in production.
 
-A real Orthanc sits behind tests/faultproxy.py, which stops it answering on demand. The
+A real Orthanc sits behind tests/support/faultproxy.py, which stops it answering on demand. The
 time bounds below are correctness bounds (an answer within the configured timeouts, or at
 once when the circuit breaker is open), generous on purpose: they are not speed benchmarks.
 """
