@@ -3,13 +3,17 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?= --patients 1000,10000
 LOAD_ARGS ?=
 
-.PHONY: run test test-orthanc-1.12 lint bench load messages setup-run setup-test setup-bench
+.PHONY: run test test-unit test-orthanc-1.12 lint bench load messages setup-run setup-test setup-bench
 
 run: setup-run
 	.venv/bin/python -m scripts.launch
 
 test: setup-test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# The unit tests alone (tests/unit): no Orthanc, browser, PostgreSQL or Redis needed; seconds.
+test-unit:
+	.venv/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
 # The whole suite against Debian 13's Orthanc 1.12.7, run from a Debian 13 chroot on any Debian machine
 # (docs/operations.md, "Orthanc versions"; needs root). Not part of .ci/run, which tests the machine's own Orthanc.
@@ -33,7 +37,7 @@ lint: setup-test
 	.venv/bin/ruff format --check .
 
 # Interface languages (docs/languages.md): re-extract the English messages, merge them into each
-# catalogue (new or changed ones arrive untranslated or fuzzy: tests/test_i18n.py fails until they are
+# catalogue (new or changed ones arrive untranslated or fuzzy: tests/unit/test_i18n.py fails until they are
 # translated), and compile the .mo files the app reads.
 BABEL = .venv/bin/pybabel
 messages: setup-run

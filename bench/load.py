@@ -32,7 +32,7 @@ from pathlib import Path
 from gallery.orthanc.client import OrthancClient
 from scripts.demo import load_demo_data
 from scripts.embedded import EmbeddedOrthanc
-from tests.services import start_redis
+from tests.support.services import start_redis
 
 from . import serverlog
 from .dataset import DATA, open_archive

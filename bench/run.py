@@ -47,7 +47,7 @@ from gallery.archive.index import Catalog
 from gallery.orthanc.client import OrthancClient
 from scripts.embedded import EmbeddedOrthanc
 from scripts.launch import GalleryServer
-from tests.services import start_redis
+from tests.support.services import start_redis
 
 from .dataset import Landmarks, open_archive
 from .measure import Connection, Sample, summarise

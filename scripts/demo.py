@@ -31,7 +31,7 @@ NAMED_PATIENTS = [
 ]
 
 
-#: Test files left out because Orthanc itself cannot survive them (found by tests/test_demo.py).
+#: Test files left out because Orthanc itself cannot survive them (found by tests/integration/test_demo.py).
 #: Files that crash only some versions stay in (1.12.7 aborts on pydicom-data's US1_J2KR.dcm):
 #: warm_images() meets the crash at load time and the gallery records it.
 ORTHANC_KILLERS = {

@@ -10,9 +10,9 @@ cd "$(dirname "$0")/.."
 purpose="${1:-run}"
 packages=(orthanc orthanc-gdcm)
 if [[ "$purpose" == "test" || "$purpose" == "bench" ]]; then
-  # Redis, PostgreSQL and Orthanc's PostgreSQL plugin: the scale-out test (tests/test_scaleout.py)
+  # Redis, PostgreSQL and Orthanc's PostgreSQL plugin: the scale-out test (tests/integration/test_scaleout.py)
   packages+=(chromium redis-server postgresql orthanc-postgresql)
-  # Node's npm: axe-core for the accessibility tests (tests/axe/, tests/test_accessibility.py)
+  # Node's npm: axe-core for the accessibility tests (tests/axe/, tests/browser/test_accessibility.py)
   command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 if [[ "$purpose" == "bench" ]]; then

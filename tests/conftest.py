@@ -1,39 +1,64 @@
-"""Fixtures: a real Orthanc per session (plus disposable ones), the app, clients, a browser."""
+"""Shared fixtures. Nothing here starts at import or automatically: an Orthanc starts only for a test
+that asks for one, so `pytest tests/unit` runs where Orthanc is not installed.
+
+Real Orthanc servers (one per session, loaded once with the test archive, plus disposable empty ones),
+the app over them with its own SQLite file, clients and a live server. Stateless helpers (signing in,
+tokens, call counts) are plain functions in tests/support/web.py.
+"""
 
 from __future__ import annotations
 
-import atexit
-import os
-import re
-import shutil
-import tempfile
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from gallery import create_app
-from gallery.access.users import create_user, find_user
-from gallery.archive.index.sync import Syncer, make_syncer
 from gallery.orthanc.client import OrthancClient
 from scripts.embedded import EmbeddedOrthanc, remove_storage, start_orthanc
 
-from .data import Archive, load_archive
+from .support.data import Archive, load_archive
+from .support.web import ADMIN_PASSWORD, ADMIN_USER, LiveServer, client_for, sync_index
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+
+@pytest.fixture(scope="session")
+def new_database_url(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], str]:
+    """A factory of fresh SQLite files: every app in the tests gets its own real database."""
+    folder = tmp_path_factory.mktemp("databases")
+    count = iter(range(1_000_000))
+
+    def new() -> str:
+        return f"sqlite:///{folder / f'gallery-{next(count)}.db'}"
+
+    return new
+
+
+@pytest.fixture(scope="session")
+def app_config(new_database_url: Callable[[], str]) -> Callable[..., dict[str, Any]]:
+    """A factory of test configurations over an Orthanc: `app_config(server, **overrides)`."""
+
+    def config_for(server: EmbeddedOrthanc, **overrides: Any) -> dict[str, Any]:
+        config = {
+            "SQLALCHEMY_DATABASE_URI": new_database_url(),
+            "GALLERY_ADMIN_USER": ADMIN_USER,
+            "GALLERY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "ORTHANC_URL": server.url,
+            "ORTHANC_USER": server.user,
+            "ORTHANC_PASSWORD": server.password,
+            "CACHE_TYPE": "SimpleCache",
+            "INDEX_POLL_SECONDS": 0,
+            # No background syncer per test app: fixtures index synchronously (sync_index).
+            "INDEX_SYNC": "off",
+            "ORTHANC_CONNECT_TIMEOUT": 2.0,
+            "ORTHANC_READ_TIMEOUT": 10.0,
+        }
+        config.update(overrides)
+        return config
+
+    return config_for
 
 
 @pytest.fixture(scope="session")
@@ -53,84 +78,11 @@ def archive(orthanc_client: OrthancClient) -> Archive:
     return load_archive(orthanc_client)
 
 
-ADMIN_USER, ADMIN_PASSWORD = "admin", "admin-password-1"
-_DATABASES = tempfile.mkdtemp(prefix="gallery-test-db-")
-atexit.register(shutil.rmtree, _DATABASES, ignore_errors=True)
-
-
-def new_database_url() -> str:
-    """A fresh SQLite file: every app in the tests gets its own real database."""
-    handle, path = tempfile.mkstemp(suffix=".db", dir=_DATABASES)
-    os.close(handle)
-    return f"sqlite:///{path}"
-
-
-def app_config(server: EmbeddedOrthanc, **overrides: Any) -> dict[str, Any]:
-    config = {
-        "SQLALCHEMY_DATABASE_URI": new_database_url(),
-        "GALLERY_ADMIN_USER": ADMIN_USER,
-        "GALLERY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "ORTHANC_URL": server.url,
-        "ORTHANC_USER": server.user,
-        "ORTHANC_PASSWORD": server.password,
-        "CACHE_TYPE": "SimpleCache",
-        "INDEX_POLL_SECONDS": 0,
-        # No background syncer per test app: fixtures index synchronously (sync_index).
-        "INDEX_SYNC": "off",
-        "ORTHANC_CONNECT_TIMEOUT": 2.0,
-        "ORTHANC_READ_TIMEOUT": 10.0,
-    }
-    config.update(overrides)
-    return config
-
-
-def sync_index(app) -> Syncer:
-    """Bring the app's archive index up to date synchronously, as the syncer would (lists read it)."""
-    with app.app_context():
-        syncer = make_syncer(app)
-        assert syncer.lease.acquire(), "another syncer holds the lease"
-        try:
-            syncer.run_until_current()
-        finally:
-            syncer.lease.release()
-    return syncer
-
-
 @pytest.fixture
-def app(orthanc_server: EmbeddedOrthanc, archive: Archive):
+def app(orthanc_server: EmbeddedOrthanc, archive: Archive, app_config):
     app = create_app(app_config(orthanc_server))
     sync_index(app)
     return app
-
-
-def add_user(app, username: str, role: str, password: str = "user-password-1") -> None:
-    with app.app_context():
-        create_user(username, password, role)
-
-
-def client_for(app, username: str = ADMIN_USER):
-    """A test client signed in as `username` (the admin by default) through its session."""
-    client = app.test_client()
-    with app.app_context():
-        user_id = find_user(username).get_id()
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
-    return client
-
-
-def orthanc_calls(response) -> int:
-    """Orthanc calls the gallery made for a response, from its Server-Timing header (0 if none)."""
-    match = re.search(r'desc="(\d+) calls"', response.headers.get("Server-Timing", ""))
-    return int(match.group(1)) if match else 0
-
-
-def csrf_token(client) -> str:
-    """The CSRF token of the client's session, as every page carries it in a meta tag."""
-    html = client.get("/no-such-page").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
 @pytest.fixture
@@ -146,25 +98,24 @@ def fresh_orthanc(tmp_path: Path) -> Iterator[EmbeddedOrthanc]:
     remove_storage(server)
 
 
-class LiveServer:
-    """The app served over real HTTP on a free loopback port, in a thread."""
-
-    def __init__(self, app) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
 def live_server(app) -> Iterator[LiveServer]:
     server = LiveServer(app)
     yield server
     server.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -175,25 +126,3 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-def sign_in(page, base_url: str, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> None:
-    page.goto(f"{base_url}/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-
-
-@pytest.fixture
-def anonymous_page(browser) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def page(anonymous_page, live_server) -> Any:
-    """A browser page signed in as the admin on `live_server`."""
-    sign_in(anonymous_page, live_server.url)
-    return anonymous_page

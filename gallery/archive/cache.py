@@ -4,7 +4,7 @@ Flask-Caching raises whatever its backend raises, so with Redis restarting or
 unreachable every page would fail. The cache only saves Orthanc calls: a failing
 backend is skipped for RETRY_AFTER seconds (one warning), and pages come straight
 from Orthanc meanwhile. So every cache read and write goes through here; no other
-module touches `extensions.cache` (tests/test_cache_backend.py checks).
+module touches `extensions.cache` (tests/unit/test_cache_backend.py checks).
 """
 
 from __future__ import annotations

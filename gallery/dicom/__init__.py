@@ -1,1 +1,1 @@
-"""Pure DICOM code: values, geometry, windowing. Never imports Flask (tests/test_layers.py)."""
+"""Pure DICOM code: values, geometry, windowing. Never imports Flask (tests/unit/test_layers.py)."""

@@ -1,0 +1,254 @@
+"""The archive index's read side on SQLite and PostgreSQL: search, filters, paging and totals.
+
+The tables are filled through the writer with generated records (no Orthanc). Every answer of
+queries.py is compared with a plain scan of the same rows in Python, so the indexes (FTS5 or
+pg_trgm, the term table, the modality table, sort_key ranges, reading the last pages backwards)
+must find exactly what reading every row would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+import re
+
+import pytest
+from sqlalchemy import select
+
+from gallery.archive.index import queries, tables, writer
+from gallery.archive.index.records import SeriesRecord, StudyRecord
+from gallery.archive.paging import PageOutOfRange
+from gallery.dicom.values import fold
+from gallery.extensions import db
+
+from ..support.databases import app_without_orthanc
+
+FAMILIES = ["Smith", "Smithson", "García", "Ødegård", "O'Brien", "Dubois", "Müller", "Lee", "Park", "Nguyen"]
+GIVEN = ["John", "Ann", "José", "Åse", "Mary Ann", "Élodie", "Jiwoo", "Seo-yeon"]
+KOREAN = ["Kim^Minjun=金^敏俊=김^민준", "Hong^Gildong=洪^吉洞=홍^길동", "Choi^Jiwoo=崔^智宇=최^지우"]
+ODD_IDS = ["AB_12", "ABX12", "X[1]", "P%5", "a.b(c"]
+MODALITIES = ["CT", "MR", "CR", "US", "SR"]
+
+
+def oid(*parts: object) -> str:
+    digest = hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()
+    return "-".join(digest[i : i + 8] for i in range(0, 40, 8))
+
+
+def generate(seed: int = 7, patients: int = 90) -> tuple[list[StudyRecord], list[SeriesRecord]]:
+    rng = random.Random(seed)
+    studies, series = [], []
+    for p in range(patients):
+        if p < len(KOREAN):
+            name = KOREAN[p]
+        elif p % 17 == 0:
+            name = ""  # anonymous
+        else:
+            name = f"{rng.choice(FAMILIES)}^{rng.choice(GIVEN)}"
+        patient_id = ODD_IDS[p] if p < len(ODD_IDS) else f"P{p:03d}"
+        for s in range(rng.randint(1, 4)):
+            study = oid("study", p, s)
+            dated = rng.random() > 0.1
+            date = f"{rng.randint(2015, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" if dated else ""
+            studies.append(
+                StudyRecord(
+                    id=study,
+                    patient=oid("patient", p),
+                    patient_name=name,
+                    patient_id=patient_id,
+                    patient_birth_date="1970-01-01",
+                    patient_sex=rng.choice("FMO"),
+                    date=date,
+                    time=f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}" if dated else "",
+                    description=rng.choice(["Brain MRI", "Chest X-ray", "CT abdomen 50%", "Volume study", ""]),
+                    accession=f"ACC{p:03d}{s}",
+                    series_count=0,
+                )
+            )
+            for n in range(rng.randint(1, 3)):
+                count = rng.randint(1, 40)
+                series.append(
+                    SeriesRecord(
+                        id=oid("series", p, s, n),
+                        study=study,
+                        modality=rng.choice(MODALITIES),
+                        instance_count=count,
+                        middle_instance=oid("instance", p, s, n),
+                    )
+                )
+    return studies, series
+
+
+@pytest.fixture
+def index(engine_url):  # noqa: F811 - the fixture imported above
+    """An app whose index holds the generated archive, written in two pages as the initial sync does."""
+    app = app_without_orthanc(engine_url)
+    studies, series = generate()
+    with app.app_context():
+        connection = db.session.connection()
+        writer.upsert(connection, [], series[: len(series) // 2])  # series may come before their study
+        writer.upsert(connection, studies, series[len(series) // 2 :])
+        db.session.commit()
+    with app.app_context():
+        yield app
+
+
+def reference_match(search_text: str, query: str) -> bool:
+    """The documented search rules, by reading the row's search text."""
+    folded = fold(query.strip())
+    if not folded:
+        return True
+    lines = search_text.split("\n")
+    if "*" in folded or "?" in folded:
+        pattern = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in folded), re.S)
+        return any(pattern.fullmatch(line) for line in lines)
+    if len(folded) >= 3:
+        return folded in search_text
+    return any(word.startswith(folded) for line in lines for word in re.split(r"[\W_]+", line) if word)
+
+
+def all_pages(fetch, size: int) -> list:
+    first = fetch(1, size)
+    items = list(first.items)
+    for number in range(2, first.pages + 1):
+        page = fetch(number, size)
+        assert page.total == first.total
+        items += page.items
+    return items
+
+
+QUERIES = [
+    "smi", "smi*", "*son", "j?hn*", "s*h", "jose", "GARCIA", "ødegård", "민준", "김", "홍", "길동", "p00",
+    "*", "?", "a.b(c", "nobody", "", "b_1", "ab_12", "x[1*", "x[1]", "p%5", "o'b", "mary ann", "kim, m*",
+    "ki", "s", "*민*", "?im*", "0", "ct abdomen 50%", "50%", "acc0", "h\nj", '"ann"', "mith*", "élodie",
+]  # fmt: skip
+
+
+def test_patient_search_and_paging_match_a_scan(index):
+    rows = db.session.execute(select(tables.patients.c.id, tables.patients.c.sort_key, tables.patients.c.search_text))
+    rows = sorted(rows, key=lambda r: (r.sort_key, r.id))
+    assert len(rows) == 90
+    for query in QUERIES:
+        expected = [r.id for r in rows if reference_match(r.search_text, query)]
+        found = all_pages(lambda number, size, q=query: queries.patient_page(q, number, size), 7)
+        assert [p.id for p in found] == expected, query
+        assert queries.patient_page(query, 1, 7).total == len(expected), query
+
+
+def test_search_finds_what_people_type(index):
+    def names(query: str) -> set[str]:
+        return {str(p.name) for p in queries.patient_page(query, 1, 100).items}
+
+    def ids(query: str) -> set[str]:
+        return {p.patient_id for p in queries.patient_page(query, 1, 100).items}
+
+    assert ids("민준") == ids("kim minjun") == ids("Minjun Kim") == ids("김민준") == ids("김") == {"AB_12"}
+    assert ids("홍") == ids("길동") == ids("hong^gildong") == {"ABX12"}
+    assert names("smi") and all(n.startswith("Smith") for n in names("smi"))
+    assert names("smithson") < names("smi") or not names("smithson")
+    assert ids("b_1") == {"AB_12"}  # `_` and `%` are literal, not SQL wildcards
+    assert ids("p%5") == {"P%5"} and ids("x[1]") == ids("x[1*") == {"X[1]"}
+    assert not ids("olume*") and not ids("mith*")  # wildcards match a whole line
+    garcia = ids("garcía")
+    assert garcia == ids("GARCIA") and all(fold(str(n)).startswith("garcia") for n in names("garcia"))
+
+
+def test_study_filters_and_search_match_a_scan(index):
+    s = tables.studies.c
+    rows = db.session.execute(select(s.id, s.sort_key, s.search_text, s.date, s.modalities))
+    rows = sorted(rows, key=lambda r: (r.sort_key, r.id), reverse=True)
+    dates = sorted({r.date for r in rows if r.date})
+    ranges = [("", ""), (dates[0], dates[-1]), (dates[3], dates[3]), (dates[2], dates[40]), (dates[5], "")]
+    ranges += [("", dates[5]), ("1800-01-01", "1800-12-31"), ("2019-02-30", "2019-06-01")]
+    for modality in ["", "CT", "SR", "XA"]:
+        for date_from, date_to in ranges:
+            for query in ["", "brain", "smi*", "50%", "민준", "ki", "*"]:
+                expected = [
+                    r.id
+                    for r in rows
+                    if (not modality or modality in r.modalities.split("\\"))
+                    and (not date_from or (r.date and r.date >= date_from))
+                    and (not date_to or (r.date and r.date <= date_to))
+                    and reference_match(r.search_text, query)
+                ]
+
+                def fetch(number, size, q=query, m=modality, f=date_from, t=date_to):
+                    return queries.study_page(q, m, f, t, number, size)
+
+                found = all_pages(fetch, 9)
+                assert [x.id for x in found] == expected, (modality, date_from, date_to, query)
+
+
+def test_last_pages_read_backwards_equal_forward_slices(index):
+    everything = queries.study_page(number=1, size=1000).items
+    assert len(everything) > 100
+    size = 13
+    pages = -(-len(everything) // size)
+    for number in (1, 2, pages // 2, pages // 2 + 1, pages - 1, pages):
+        page = queries.study_page(number=number, size=size)
+        assert page.items == everything[(number - 1) * size : number * size], number
+        assert page.total == len(everything) and page.pages == pages
+    with pytest.raises(PageOutOfRange) as error:
+        queries.study_page(number=pages + 1, size=size)
+    assert error.value.last == pages
+    assert queries.patient_page("nobody", 1, 50).items == [] and queries.patient_page("nobody", 1, 50).pages == 1
+
+
+def test_rows_carry_names_aggregates_and_newest_first(index):
+    studies, series = generate()
+    recent = queries.recent_studies(5)
+    newest = sorted((r for r in studies if r.date), key=lambda r: (r.date, r.time, r.id), reverse=True)[:5]
+    assert [r.id for r in recent] == [r.id for r in newest]
+    row = queries.study_row(recent[0].id)
+    members = [s for s in series if s.study == row.id]
+    assert row.modalities == tuple(sorted({s.modality for s in members}))
+    assert row.instance_count == sum(s.instance_count for s in members) and row.series_count == len(members)
+    viewable = [s for s in members if s.viewable]
+    assert row.thumbnail == (max(viewable, key=lambda s: s.instance_count).middle_instance if viewable else None)
+    korean = queries.patient_page("민준", 1, 10).items[0]
+    assert korean.name.startswith("Kim, Minjun") and korean.name.dicom == KOREAN[0]  # a PersonName
+    assert queries.study_row(oid("no such study")) is None
+    assert queries.modalities() == sorted({s.modality for s in series})
+
+
+def test_statistics_count_the_index_and_report_orthanc_figures(index):
+    studies, series = generate()
+    stats = queries.statistics()
+    assert (stats.patients, stats.studies, stats.series) == (90, len(studies), len(series))
+    assert stats.instances == sum(s.instance_count for s in series) and stats.disk_size == 0
+    figures = {"CountInstances": 12345, "TotalDiskSize": 678}
+    db.session.execute(tables.state.insert().values(key="orthanc_statistics", value=json.dumps(figures)))
+    db.session.commit()
+    stats = queries.statistics()
+    assert (stats.instances, stats.disk_size) == (12345, 678)
+
+
+def test_changes_and_deletions_reach_every_search_structure(index):
+    studies, _ = generate()
+    target = next(s for s in studies if s.patient_id == "P040" and s.description)
+    renamed = dataclasses.replace(target, description="Zebrafish scan", patient_name="Quux^Zed")
+    connection = db.session.connection()
+    writer.upsert(connection, [renamed], [])
+    db.session.commit()
+    assert [s.id for s in queries.study_page("zebrafish", size=10).items] == [target.id]
+    assert [s.id for s in queries.study_page("scan*", size=10).items] == []  # "zebrafish scan" is the line
+    assert [s.id for s in queries.study_page("zebraf*", size=10).items] == [target.id]
+    assert target.id in [s.id for s in queries.study_page("*fish scan", size=10).items]
+    assert target.id in [s.id for s in queries.study_page("ze", size=50).items]
+    assert target.id not in [s.id for s in queries.study_page(target.description, size=500).items]
+    writer.delete_studies(db.session.connection(), [target.id])
+    db.session.commit()
+    for query in ("zebrafish", "zebraf*", "*fish scan", "ze", "quux"):
+        assert target.id not in [s.id for s in queries.study_page(query, size=500).items], query
+    others = [s for s in studies if s.patient == target.patient and s.id != target.id]
+    patients = queries.patient_page("p040", 1, 10).items
+    assert [p.study_count for p in patients] == ([len(others)] if others else [])
+
+
+@pytest.mark.parametrize("query", ["\x00ab", "ab\x00cd", "'; drop table x", "\\\\\\", "%%%", "___", "[[[", "***"])
+def test_odd_queries_are_plain_text(index, query):
+    expected = [r.id for r in db.session.execute(select(tables.patients)) if reference_match(r.search_text, query)]
+    assert sorted(p.id for p in queries.patient_page(query, 1, 500).items) == sorted(expected)
+    assert queries.study_page(query, size=10).total >= 0
