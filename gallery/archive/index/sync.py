@@ -261,8 +261,16 @@ class Syncer:
                 studies.add(resource)
             elif kind in SERIES_CHANGES and change.get("ResourceType") == "Series":
                 series.add(resource)
-        studies |= self._studies_of(series)
         fetched = fetch_studies(self.get, studies - deleted)
+        # a new series usually comes with its NewStudy: the study's answer names it, so no /series/{id} call
+        series -= {s.id for s in fetched.series}
+        more_studies = self._studies_of(series) - studies - deleted
+        if more_studies:
+            extra = fetch_studies(self.get, more_studies)
+            fetched.studies += extra.studies
+            fetched.series += extra.series
+            fetched.gone += extra.gone
+        studies |= more_studies
         fetched.gone += sorted(deleted)
         more = not page.get("Done", True)
         with self.engine.begin() as connection:
