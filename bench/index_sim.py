@@ -265,6 +265,7 @@ def fill(url: str, studies: int, log: io.TextIOBase = sys.stderr) -> float:
     with engine.connect() as connection:
         filled = connection.execute(text("SELECT value FROM index_state WHERE key = 'bench_studies'")).scalar()
     if filled is not None and json.loads(filled) == studies:
+        _orthanc_statistics(engine)
         return 0.0
     started = time.monotonic()
     patients_total = max(1, studies * 3 // 10)
@@ -297,9 +298,23 @@ def fill(url: str, studies: int, log: io.TextIOBase = sys.stderr) -> float:
             connection.exec_driver_sql("ANALYZE")
         else:
             connection.exec_driver_sql("ANALYZE")
+    _orthanc_statistics(engine)
     engine.dispose()
     print(file=log)
     return time.monotonic() - started
+
+
+def _orthanc_statistics(engine) -> None:
+    """Orthanc's instance count and disk size as the syncer stores them from `/statistics` (the home page
+    reads them; without them it would sum every series' instances, as on a fresh install)."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        if connection.execute(text("SELECT 1 FROM index_state WHERE key = 'orthanc_statistics'")).first():
+            return
+        instances = connection.execute(text("SELECT coalesce(sum(instance_count), 0) FROM index_series")).scalar()
+        value = json.dumps({"CountInstances": int(instances), "TotalDiskSize": 0})
+        connection.execute(text("INSERT INTO index_state (key, value) VALUES ('orthanc_statistics', :v)"), {"v": value})
 
 
 _TABLE_OBJECTS = {
