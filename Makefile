@@ -2,8 +2,10 @@
 PYTEST_ARGS ?=
 BENCH_ARGS ?= --patients 1000,10000
 LOAD_ARGS ?=
+INDEX_SIM_ARGS ?=
+INDEX_ORTHANC_ARGS ?=
 
-.PHONY: run test test-unit test-orthanc-1.12 lint bench load messages setup-run setup-test setup-bench
+.PHONY: run test test-unit test-orthanc-1.12 lint bench bench-index load messages setup-run setup-test setup-bench
 
 run: setup-run
 	.venv/bin/python -m scripts.launch
@@ -26,6 +28,12 @@ bench: setup-bench
 	.venv/bin/python -m bench.upload
 	.venv/bin/python -m bench.viewer
 	.venv/bin/python -m bench.calls
+
+# The archive index at scale (docs/benchmarks.md, "Archive index"): a simulated million-study index on
+# SQLite and PostgreSQL (kept under bench/data/), then a real Orthanc on PostgreSQL.
+bench-index: setup-bench
+	.venv/bin/python -m bench.index_sim $(INDEX_SIM_ARGS)
+	.venv/bin/python -m bench.index_orthanc $(INDEX_ORTHANC_ARGS)
 
 # Load test (docs/operations.md, "Load"): 50 users browsing for 60 s with wrk; exits 1 on any error.
 # `make load LOAD_ARGS=--short` is a 10-second check on a smaller archive.

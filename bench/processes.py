@@ -58,9 +58,10 @@ class Gallery:
     """Starts gunicorn processes of the gallery against one Orthanc."""
 
     def __init__(self, orthanc: EmbeddedOrthanc, log: Path, redis_url: str = "", cache_prefix: str = "") -> None:
+        self.database = log.with_suffix(".db")  # one per archive size: it holds that archive's index
         self.env = gallery_env(
             orthanc,
-            log.parent / "gallery-bench.db",
+            self.database,
             **cache_settings(redis_url),
             CACHE_KEY_PREFIX=cache_prefix or "gallery:",
         )
@@ -76,7 +77,7 @@ class Gallery:
         """
         if self.redis is not None:
             self.redis.flushdb()
-        env = {**self.env, "GALLERY_WARM_INDEX": "1" if warm_index else "0"}
+        env = dict(self.env)
         server = start_gunicorn(env, free_port(), log=self.log)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -6,14 +6,13 @@ For each size the archive is opened (built once, see bench/dataset.py) and the
 gallery is served over real HTTP by gunicorn with gunicorn.conf.py, as in
 production. Measured:
 
-- index: building the list index in this process (the two bulk Orthanc calls, then
-  sorting), its memory, and the cost of one poll (/changes + /statistics).
-- cold: a fresh gunicorn process (empty cache, empty list index, no warm-up) answers
-  the page as its very first request; one process per page, size and run. For list
-  pages this includes building the index (reported on its own above).
+- index: the archive index's initial sync into this size's gallery database (the syncer,
+  as `flask index sync --once` runs it), its memory peak, and one poll once current
+  (/changes + /statistics). Lists read that database from then on.
+- cold: a fresh gunicorn process (empty cache, no warm-up) answers the page as its very
+  first request; one process per page, size and run.
 - warm: one process per size, all running; every page once to warm them, then all
-  pages in turn `--repeats` times. The list index polls Orthanc at most once a second,
-  so some warm list pages include that poll (2 calls): it is part of the median and p95.
+  pages in turn `--repeats` times. List pages read the index and make no Orthanc call.
 - Sizes are interleaved page by page, so a change in the machine's load (it may be
   shared) affects every size alike and the 10k/1k ratios stay fair.
 - thumbnails: the 500 slices of the landmark series (64², as cheap as Orthanc renders
@@ -43,7 +42,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from gallery.archive.index import Catalog
 from gallery.orthanc.client import OrthancClient
 from scripts.embedded import EmbeddedOrthanc
 from scripts.launch import GalleryServer
@@ -107,39 +105,51 @@ def get(server: GalleryServer, path: str) -> Sample:
         connection.close()
 
 
-def measure_index(client: OrthancClient, repeats: int) -> dict[str, float]:
-    """Build the list index as a fresh process would, then time one poll at this size."""
-    builds = []
-    for _ in range(repeats):
-        index = Catalog(client, poll_seconds=0)
-        started = time.perf_counter()
-        index.refresh()
-        index.patients()  # the sorted views, built on the first list page
-        builds.append(time.perf_counter() - started)
-    resorts = []
-    for _ in range(repeats):
-        index.forget()  # as after any change: the next read sorts again
-        started = time.perf_counter()
-        index.patients()
-        resorts.append(time.perf_counter() - started)
-    tracemalloc.start()
-    index = Catalog(client, poll_seconds=0)
-    index.refresh()
-    index.patients()
-    memory, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    last = client.get_json("/changes", {"last": ""})["Last"]
-    polls = []
-    for _ in range(10):
-        started = time.perf_counter()
-        client.get_json("/changes", {"since": last, "limit": 1000})
-        client.get_json("/statistics")
-        polls.append(time.perf_counter() - started)
+def measure_index(orthanc: EmbeddedOrthanc, database: Path, repeats: int) -> dict[str, float]:
+    """The archive index's initial sync into this size's gallery database (reset before each run), its
+    memory peak, and the cost of one poll once current (/changes + /statistics), as the syncer does them.
+
+    The gunicorn processes measured next read this database; their own syncer then only follows changes.
+    """
+    from gallery import create_app
+    from gallery.archive.index.sync import make_syncer, reset
+    from gallery.extensions import db
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "SECRET_KEY": "benchmark",
+            "ORTHANC_URL": orthanc.url,
+            "ORTHANC_USER": orthanc.user,
+            "ORTHANC_PASSWORD": orthanc.password,
+            "INDEX_SYNC": "off",
+            "GALLERY_ADMIN_USER": "",
+        }
+    )
+    builds, peak = [], 0
+    with app.app_context():
+        for run in range(repeats):
+            reset(db.engine)
+            syncer = make_syncer(app)
+            assert syncer.lease.acquire(), "another syncer holds the lease"
+            if run == repeats - 1:
+                tracemalloc.start()
+            started = time.perf_counter()
+            syncer.run_until_current()
+            builds.append(time.perf_counter() - started)
+            if run == repeats - 1:
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+            polls = []
+            for _ in range(10):
+                started = time.perf_counter()
+                syncer.step()
+                polls.append(time.perf_counter() - started)
+            syncer.lease.release()
     return {
         "build_median_ms": round(statistics.median(builds) * 1000, 1),
         "build_max_ms": round(max(builds) * 1000, 1),
-        "resort_median_ms": round(statistics.median(resorts) * 1000, 1),
-        "memory_mb": round(memory / 1024**2, 1),
+        "memory_mb": 0.0,  # the index lives in the database, not in the process
         "build_peak_memory_mb": round(peak / 1024**2, 1),
         "poll_median_ms": round(statistics.median(polls) * 1000, 2),
     }
@@ -228,7 +238,7 @@ def run_sizes(archives: list[Archive], args: argparse.Namespace) -> list[dict[st
             "orthanc_version": a.client.get_json("/system")["Version"],
             "landmarks": asdict(a.landmarks),
             "load_at_start": load(),
-            "index": measure_index(a.client, args.index_repeats),
+            "index": measure_index(a.orthanc, a.gallery.database, args.index_repeats),
         }
     if args.pages:
         print(f"cold pages ({args.runs} runs × {len(archives[0].paths)} pages × {len(archives)} sizes)...", flush=True)

@@ -118,6 +118,13 @@ def _count(statement: Select) -> int:
     return db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
 
 
+def _rows(*names: str) -> list[int]:
+    """Row counts of whole tables from index_counts (kept by triggers): count(*) reads every row."""
+    c = tables.counts.c
+    found = dict(db.session.execute(select(c.name, c.rows).where(c.name.in_(names))).all())
+    return [int(found[name]) for name in names]
+
+
 # -- rows ------------------------------------------------------------------------------------
 
 
@@ -167,7 +174,7 @@ def patient_page(query: str, number: int, size: int) -> Page[PatientRow]:
     match = search_clause(p, "patients", query)
     if match is not None:
         statement = statement.where(match)
-    total = _count(select(p.c.id).where(match) if match is not None else select(p.c.id))
+    total = _count(select(p.c.id).where(match)) if match is not None else _rows(p.name)[0]
     rows = _read_page(statement, (p.c.sort_key, p.c.id), False, total, number, size)
     return Page(items=[_patient_row(r) for r in rows], number=number, size=size, total=total)
 
@@ -200,7 +207,7 @@ def study_page(
         conditions.append(match)
     if conditions:
         statement, counted = statement.where(*conditions), counted.where(*conditions)
-    total = _count(counted)
+    total = _count(counted) if modality or conditions else _rows(s.name)[0]
     rows = _read_page(statement, (sort_key, study_id), True, total, number, size)
     return Page(items=[_study_row(r) for r in rows], number=number, size=size, total=total)
 
@@ -248,13 +255,7 @@ def statistics() -> Statistics:
     (index_state "orthanc_statistics") gives instances and disk size; before the syncer has
     read it, instances are summed from the index (small archives only: a fresh install).
     """
-    count = db.session.execute(
-        select(
-            select(func.count()).select_from(tables.patients).scalar_subquery(),
-            select(func.count()).select_from(tables.studies).scalar_subquery(),
-            select(func.count()).select_from(tables.series).scalar_subquery(),
-        )
-    ).one()
+    count = _rows(tables.patients.name, tables.studies.name, tables.series.name)
     orthanc = state("orthanc_statistics") or {}
     instances = orthanc.get("CountInstances")
     if instances is None:

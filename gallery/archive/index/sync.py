@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, not_, select, update
+from sqlalchemy import and_, delete, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -261,8 +261,16 @@ class Syncer:
                 studies.add(resource)
             elif kind in SERIES_CHANGES and change.get("ResourceType") == "Series":
                 series.add(resource)
-        studies |= self._studies_of(series)
         fetched = fetch_studies(self.get, studies - deleted)
+        # a new series usually comes with its NewStudy: the study's answer names it, so no /series/{id} call
+        series -= {s.id for s in fetched.series}
+        more_studies = self._studies_of(series) - studies - deleted
+        if more_studies:
+            extra = fetch_studies(self.get, more_studies)
+            fetched.studies += extra.studies
+            fetched.series += extra.series
+            fetched.gone += extra.gone
+        studies |= more_studies
         fetched.gone += sorted(deleted)
         more = not page.get("Done", True)
         with self.engine.begin() as connection:
@@ -398,10 +406,10 @@ class Syncer:
 
 
 def index_counts(connection: Connection) -> dict[str, int]:
-    return {
-        "studies": connection.scalar(select(func.count()).select_from(tables.studies)) or 0,
-        "series": connection.scalar(select(func.count()).select_from(tables.series)) or 0,
-    }
+    """Studies and series in the index, from the trigger-kept index_counts (no count(*) at any size)."""
+    c = tables.counts.c
+    rows = dict(connection.execute(select(c.name, c.rows)).all())
+    return {"studies": int(rows.get("index_studies", 0)), "series": int(rows.get("index_series", 0))}
 
 
 def reset(engine: Engine) -> None:

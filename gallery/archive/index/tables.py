@@ -8,7 +8,7 @@ Schema changes go through the Alembic migrations (gallery/store/migrations/).
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text
 
 from ...extensions import db
 
@@ -106,6 +106,14 @@ state = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False, default="null"),  # JSON
 )
+
+counts = Table(
+    "index_counts",
+    metadata,
+    Column("name", String(32), primary_key=True),  # index_patients, index_studies, index_series
+    Column("rows", BigInteger, nullable=False),
+)
+"""Row counts kept exact by triggers (migration 0004), so totals and statistics never count(*) a table."""
 
 lease = Table(
     "index_lease",
