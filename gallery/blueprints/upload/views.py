@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
+from ...access.albums import changeable_albums
 from ...access.audit import record
 from ...access.permissions import Permission, requires
 from ...extensions import orthanc
@@ -49,4 +51,4 @@ def form() -> Response:
     for study in report.studies:
         record("upload", "study", study.id)
     rendered = {"html": rendered_report(report)} if with_html else {}
-    return respond("upload/report.html", report=report, **rendered)
+    return respond("upload/report.html", report=report, _albums=changeable_albums(current_user), **rendered)
