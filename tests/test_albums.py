@@ -18,7 +18,7 @@ from gallery.orthanc.client import OrthancClient
 from gallery.store.models import Album, AuditEvent
 from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
-from .conftest import add_user, app_config, client_for, csrf_token, sync_index
+from .conftest import add_user, app_config, client_for, csrf_token, sign_in, sync_index
 from .data import Archive
 
 JSON = {"Accept": "application/json"}
@@ -331,3 +331,73 @@ def test_deleting_an_album_revokes_its_links_so_a_new_album_with_its_id_is_not_r
     assert reused == album_id
     assert visitor.get(f"/albums/{reused}").status_code == 410
     assert visitor.get(path).status_code == 410
+
+
+ALL_THUMBS_LOADED = (
+    "() => { const i = [...document.querySelectorAll('img.thumb')];"
+    " return i.length > 0 && i.every(x => x.complete && x.naturalWidth > 0); }"
+)
+
+
+@pytest.mark.browser
+def test_album_made_shared_and_narrowed_in_chromium(app, live_server, browser, archive: Archive):
+    """Create an album, tick three studies of different patients on the study list (no script needed),
+    share it for a day; a visitor who is not signed in sees exactly those three with their images;
+    removing one refuses it at once; revoking refuses the link."""
+    base = live_server.url
+    chosen = [archive.korean.study, archive.accented.study, archive.html.study]
+    owner_context, visitor_context = browser.new_context(), browser.new_context()
+    try:
+        owner = owner_context.new_page()
+        sign_in(owner, base)
+        owner.goto(f"{base}/albums")
+        owner.click("text=New album")
+        owner.get_by_label("Name").fill("Board in Chromium")
+        owner.click("button:has-text('Create album')")
+        owner.wait_for_url(re.compile(r"/albums/\d+$"))
+        album_url = owner.url
+
+        owner.goto(f"{base}/studies?from=2021-01-01&to=2023-12-31")
+        for study in chosen:
+            owner.check(f'input[name=study][value="{study}"]')
+        owner.select_option("#album-add-album", label="Board in Chromium")
+        with owner.expect_navigation():
+            owner.click("button:has-text('Add selected studies to album')")
+        owner.goto(album_url)
+        owner_cards = owner.eval_on_selector_all(".card__link", "els => els.map(e => e.getAttribute('href'))")
+        assert sorted(owner_cards) == sorted(f"/studies/{s}" for s in chosen)
+
+        owner.click("text=Share…")
+        owner.select_option("select[name=expires_in]", label="1 day")
+        owner.click("button:has-text('Create link')")
+        link = owner.input_value("#share-link")
+
+        visitor = visitor_context.new_page()
+        visitor.goto(link)
+        assert "Shared album" in visitor.title() and "Board in Chromium" not in visitor.content()
+        visitor.click("button:has-text('Open the shared album')")
+        visitor.wait_for_url(album_url)
+        cards = visitor.eval_on_selector_all(".card__link", "els => els.map(e => e.getAttribute('href'))")
+        assert sorted(cards) == sorted(f"/studies/{s}" for s in chosen)
+        visitor.wait_for_function(ALL_THUMBS_LOADED, timeout=15000)
+        visitor.click(f'a[href="/studies/{archive.korean.study}"]')
+        visitor.wait_for_url(f"**/studies/{archive.korean.study}")
+
+        owner.goto(album_url)
+        owner.check(f'input[name=study][value="{archive.korean.study}"]')
+        with owner.expect_navigation():
+            owner.click("button:has-text('Remove selected studies from this album')")
+        assert visitor.goto(f"{base}/studies/{archive.korean.study}").status == 403
+        # asked of the server (the page's own image cache may still hold the thumbnail it showed)
+        assert visitor_context.request.get(f"{base}/instances/{archive.korean.instance}/thumbnail").status == 403
+        assert visitor.goto(album_url).status == 200
+        assert archive.korean.study not in visitor.content()
+
+        owner.goto(f"{base}/shares")
+        with owner.expect_navigation():
+            owner.click("button:has-text('Revoke')")
+        refused = visitor.goto(album_url)
+        assert refused.status == 410 and "revoked" in visitor.content()
+    finally:
+        owner_context.close()
+        visitor_context.close()
