@@ -180,6 +180,20 @@ def test_album_zip_holds_the_original_dicom_one_folder_per_study(uma, archive: A
     assert uma.get(f"/albums/{empty}/dicom.zip").status_code == 404
 
 
+@pytest.mark.parametrize(("fmt", "magic", "extension"), [("png", b"\x89PNG", ".png"), ("jpeg", b"\xff\xd8", ".jpg")])
+def test_album_images_zip_has_every_image_one_folder_per_study(uma, archive: Archive, fmt, magic, extension):
+    album_id = new_album(uma)
+    add(uma, album_id, [archive.korean.study, archive.two_series[0].study])
+    response = uma.get(f"/albums/{album_id}/export.zip?format={fmt}")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.data)) as zipped:
+        names = zipped.namelist()
+        assert len({n.split("/")[0] for n in names}) == 2 and len(names) == 1 + 6
+        assert all(n.endswith(extension) and zipped.read(n).startswith(magic) for n in names)
+    bad = uma.get(f"/albums/{album_id}/export.zip?format=gif", headers=JSON)
+    assert bad.status_code == 400 and "format" in bad.get_json()["error"]["message"]
+
+
 def test_a_study_orthanc_no_longer_holds_leaves_its_albums(fresh_orthanc):
     orthanc = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
     gone = StudyInfo(PatientInfo("Gone^Soon", "GONE-1"), "g1", "20240101", "", "To delete")
@@ -262,6 +276,7 @@ def test_album_link_scope_follows_the_album_at_each_request(app, uma, archive: A
         f"/instances/{korean.instance}/thumbnail",
         f"/instances/{korean.instance}/file",
         f"/albums/{album_id}/dicom.zip",
+        f"/albums/{album_id}/export.zip?format=jpeg",
     ):
         assert visitor.get(url).status_code == 200, url
     # outside the album: other studies, their series and images, lists, other albums, album changes
@@ -296,6 +311,7 @@ def test_album_link_downloads_need_permission_and_revocation_refuses(app, uma, a
     visitor.post(path, data={"csrf_token": csrf_token(visitor)})
     assert visitor.get(f"/albums/{album_id}").status_code == 200
     assert visitor.get(f"/albums/{album_id}/dicom.zip").status_code == 403
+    assert visitor.get(f"/albums/{album_id}/export.zip").status_code == 403
     assert visitor.get(f"/instances/{archive.korean.instance}/file").status_code == 403
     shares = uma.get("/shares").get_data(as_text=True)
     assert f'href="/albums/{album_id}">Tumour board</a> <span class="muted">(album)</span>' in shares

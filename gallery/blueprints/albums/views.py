@@ -28,11 +28,11 @@ from ...archive.index import queries
 from ...archive.index.status import current_status
 from ...store.models import Album
 from ...web.forms import ConfirmForm
-from ...web.params import date_arg, modality_arg, page_arg, text_arg
+from ...web.params import choice_arg, date_arg, modality_arg, page_arg, text_arg
 from ...web.redirects import safe_next
 from ...web.responses import respond
 from . import bp
-from .archive import album_files, album_zip
+from .archive import IMAGE_FORMATS, album_files, album_images, album_images_zip, album_zip
 from .forms import AlbumForm, album_field, selected_ids
 
 
@@ -165,3 +165,15 @@ def dicom_zip(album_id: int) -> Response:
         abort(404, _("This album has no studies to download."))
     files: Iterator[tuple[str, Iterator[bytes]]] = album_files(study_ids)
     return album_zip(files, album.name)
+
+
+@bp.get("/albums/<int:album_id>/export.zip")
+@requires(Permission.DOWNLOAD)
+def images_zip(album_id: int) -> Response:
+    """Every image of the album's studies as PNG or JPEG, one folder per study, built while it is sent."""
+    album = _album(album_id)
+    fmt = choice_arg("format", tuple(IMAGE_FORMATS), "png")
+    study_ids = album_study_ids(album_id)
+    if not study_ids:
+        abort(404, _("This album has no studies to download."))
+    return album_images_zip(album_images(study_ids, fmt), album.name, fmt)
