@@ -244,6 +244,25 @@ def test_add_from_an_upload_report(fresh_orthanc):
     assert sorted(album_ids(uma, album_id)) == sorted(studies)
 
 
+def test_the_upload_pages_live_report_ticks_its_studies_for_an_album(fresh_orthanc):
+    """With JavaScript the report is built from server-rendered cards: each comes ticked for the page's album form."""
+    app = create_app(app_config(fresh_orthanc))
+    sync_index(app)
+    add_user(app, "uma", "uploader")
+    uma = client_for(app, "uma")
+    assert 'id="album-add"' not in uma.get("/upload").get_data(as_text=True)  # no album of theirs yet
+    album_id = new_album(uma)
+    page = uma.get("/upload").get_data(as_text=True)
+    assert re.search(r'<div data-run-studies hidden>\s*<h2 data-run-studies-title></h2>\s*<form id="album-add"', page)
+    info = StudyInfo(PatientInfo("Live^Report", "LIVE-1"), "l1", "20240101", "", "Live report")
+    files = {"files": [(io.BytesIO(next(small_study(info, size=16))), "a.dcm")], "csrf_token": csrf_token(uma)}
+    answer = uma.post("/upload?include=html", data=files, headers=JSON).get_json()
+    [card] = answer["html"]["studies"]
+    assert f'<input type="checkbox" name="study" value="{card["id"]}" form="album-add" checked>' in card["html"]
+    assert add(uma, album_id, [card["id"]]).status_code == 302
+    assert album_ids(uma, album_id) == [card["id"]]
+
+
 # -- album share links -------------------------------------------------------------------------------
 
 
