@@ -10,6 +10,7 @@ from html import unescape
 
 import pydicom
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from gallery import create_app
@@ -194,6 +195,24 @@ def test_album_images_zip_has_every_image_one_folder_per_study(uma, archive: Arc
     assert bad.status_code == 400 and "format" in bad.get_json()["error"]["message"]
 
 
+def test_album_contact_sheet_has_a_tile_per_study_and_changes_with_the_album(uma, archive: Archive):
+    album_id = new_album(uma)
+    assert uma.get(f"/albums/{album_id}/contact-sheet.jpg").status_code == 404  # nothing to show yet
+    add(uma, album_id, [archive.korean.study, archive.accented.study, archive.html.study])
+    sheet = uma.get(f"/albums/{album_id}/contact-sheet.jpg?cols=2")
+    assert sheet.status_code == 200 and sheet.mimetype == "image/jpeg"
+    with Image.open(io.BytesIO(sheet.data)) as picture:
+        assert picture.size == (2 * 128 + 2, 2 * 128 + 2)  # 3 tiles, 2 columns
+    again = uma.get(f"/albums/{album_id}/contact-sheet.jpg?cols=2", headers={"If-None-Match": sheet.headers["ETag"]})
+    assert again.status_code == 304
+    uma.post(f"/albums/{album_id}/remove", data={"study": archive.html.study, "csrf_token": csrf_token(uma)})
+    changed = uma.get(f"/albums/{album_id}/contact-sheet.jpg?cols=2", headers={"If-None-Match": sheet.headers["ETag"]})
+    assert changed.status_code == 200
+    with Image.open(io.BytesIO(changed.data)) as picture:
+        assert picture.size == (2 * 128 + 2, 128)  # 2 tiles
+    assert uma.get(f"/albums/{album_id}/contact-sheet.jpg?cols=99").status_code == 400
+
+
 def test_a_study_orthanc_no_longer_holds_leaves_its_albums(fresh_orthanc):
     orthanc = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
     gone = StudyInfo(PatientInfo("Gone^Soon", "GONE-1"), "g1", "20240101", "", "To delete")
@@ -296,6 +315,7 @@ def test_album_link_scope_follows_the_album_at_each_request(app, uma, archive: A
         f"/instances/{korean.instance}/file",
         f"/albums/{album_id}/dicom.zip",
         f"/albums/{album_id}/export.zip?format=jpeg",
+        f"/albums/{album_id}/contact-sheet.jpg",
     ):
         assert visitor.get(url).status_code == 200, url
     # outside the album: other studies, their series and images, lists, other albums, album changes
@@ -308,6 +328,7 @@ def test_album_link_scope_follows_the_album_at_each_request(app, uma, archive: A
         "/studies",
         "/albums",
         f"/albums/{other_album}",
+        f"/albums/{other_album}/contact-sheet.jpg",
         f"/albums/{album_id}/edit",
         f"/albums/{album_id}/share",
     ):

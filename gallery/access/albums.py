@@ -181,3 +181,15 @@ def changeable_albums(user: User | None) -> list[AlbumSummary]:
     if user.role != Role.ADMIN.value:
         query = query.where(Album.created_by == user.id)
     return _summaries(db.session.scalars(query))
+
+
+def album_thumbnails(album_id: int) -> list[str]:
+    """The representative image (the list card's thumbnail instance) of each live study, newest first."""
+    s = tables.studies.c
+    statement = (
+        _live_members()
+        .add_columns(s.thumbnail)
+        .where(AlbumStudy.album_id == album_id, s.thumbnail.is_not(None))
+        .order_by(s.sort_key.desc(), s.id)
+    )
+    return [row.thumbnail for row in db.session.execute(statement)]

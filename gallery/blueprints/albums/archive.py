@@ -8,13 +8,15 @@ itself; nesting ZIPs would make recipients unpack twice.)
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 
 from flask import Response
 
 from ...archive.loaders import load_study, series_instances, series_slices
-from ...archive.models import SeriesCard, Study
+from ...archive.models import SeriesCard, Slice, Study
 from ...extensions import orthanc
+from ...imaging.mosaic import Sheet, plan
 from ...imaging.render import Rendering, render
 from ...web.downloads import attachment, safe_filename, with_app_context, zip_response, zip_stream_chunks
 
@@ -77,3 +79,17 @@ def album_images(study_ids: list[str], fmt: str) -> Iterator[tuple[str, bytes]]:
 
 def album_images_zip(images: Iterator[tuple[str, bytes]], album_name: str, fmt: str) -> Response:
     return zip_response(images, f"{safe_filename(album_name, fallback='album')}_{fmt}.zip")
+
+
+#: Tiles on an album's contact sheet, at most (the newest studies first).
+SHEET_TILES = 120
+SHEET_TILE = 128
+
+
+def album_sheet(album_id: int, thumbnails: list[str], columns: int) -> tuple[Sheet, list[Slice]]:
+    """The layout of the studies' representative images; its key names them, so it changes with the album."""
+    shown = thumbnails[:SHEET_TILES]
+    digest = hashlib.sha256("|".join(shown).encode()).hexdigest()[:16]
+    rows = -(-len(shown) // columns)
+    sheet = plan(f"album-{album_id}", digest, len(shown), columns=columns, rows=rows, tile=SHEET_TILE)
+    return sheet, [Slice(instance, 0, 1) for instance in shown]

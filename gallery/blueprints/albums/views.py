@@ -11,6 +11,7 @@ from flask_login import current_user
 from ...access.albums import (
     add_studies,
     album_study_ids,
+    album_thumbnails,
     all_albums,
     create_album,
     delete_album,
@@ -26,14 +27,18 @@ from ...access.audit import record
 from ...access.permissions import Permission, requires
 from ...archive.index import queries
 from ...archive.index.status import current_status
+from ...imaging.mosaic import contact_sheet as sheet_image
 from ...store.models import Album
 from ...web.forms import ConfirmForm
-from ...web.params import choice_arg, date_arg, modality_arg, page_arg, text_arg
+from ...web.params import choice_arg, date_arg, int_arg, modality_arg, page_arg, text_arg
 from ...web.redirects import safe_next
-from ...web.responses import respond
+from ...web.responses import image_response, not_modified, respond
 from . import bp
-from .archive import IMAGE_FORMATS, album_files, album_images, album_images_zip, album_zip
+from .archive import IMAGE_FORMATS, album_files, album_images, album_images_zip, album_sheet, album_zip
 from .forms import AlbumForm, album_field, selected_ids
+
+#: The sheet's URL does not change with the album; its ETag does, so browsers revalidate.
+SHEET_MAX_AGE = 0
 
 
 def _album(album_id: int) -> Album:
@@ -177,3 +182,15 @@ def images_zip(album_id: int) -> Response:
     if not study_ids:
         abort(404, _("This album has no studies to download."))
     return album_images_zip(album_images(study_ids, fmt), album.name, fmt)
+
+
+@bp.get("/albums/<int:album_id>/contact-sheet.jpg")
+@requires(Permission.VIEW)
+def contact_sheet(album_id: int) -> Response:
+    """The representative image of each study (newest first, numbered), `cols` wide (1–12), at most 120 tiles."""
+    _album(album_id)
+    thumbnails = album_thumbnails(album_id)
+    if not thumbnails:
+        abort(404, _("This album has no images."))
+    sheet, slices = album_sheet(album_id, thumbnails, int_arg("cols", 6, minimum=1, maximum=12))
+    return not_modified(sheet.etag) or image_response(sheet_image(sheet, slices), SHEET_MAX_AGE)
