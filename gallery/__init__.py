@@ -81,9 +81,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .blueprints import accounts, admin, browse, health, language, previews, shares, upload, viewer
+    from .blueprints import accounts, admin, albums, browse, health, language, previews, shares, upload, viewer
 
-    for feature in (language, browse, previews, viewer, upload, accounts, shares, admin, health):
+    for feature in (language, browse, previews, viewer, upload, accounts, shares, albums, admin, health):
         app.register_blueprint(feature.bp)
 
 

@@ -1,4 +1,8 @@
-"""Share links: create, check and revoke read-only grants on one study or series.
+"""Share links: create, check and revoke read-only grants on one study, series or album.
+
+An album link's scope is the album as it is at each request: membership is read again on
+every request (access/albums.py), so a study added later is reachable and one removed is
+refused at once.
 
 The token (192 random bits) is shown once; only its SHA-256 is stored. Opening a link
 puts a grant (the share's row ID) in the visitor's session; every request then
@@ -24,12 +28,14 @@ from ..archive.loaders import parent_series, parent_study
 from ..extensions import db
 from ..store.clock import moment, utcnow
 from ..store.models import ShareLink, User
+from .albums import holds
 from .permissions import Permission, Role, resource_of
 
 SESSION_KEY = "share_grants"
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")
-#: What a link may share.
-SHAREABLE = (Level.STUDY, Level.SERIES)
+#: What a link may share: a study, a series, or an album (its ID as text in resource_id).
+ALBUM = "album"
+SHAREABLE = (Level.STUDY, Level.SERIES, ALBUM)
 
 
 @dataclass
@@ -123,7 +129,9 @@ def may_manage(user: User, share: ShareLink) -> bool:
 
 
 def covers(share: ShareLink, level: str, resource_id: str) -> bool:
-    """Whether the shared study/series contains this resource (parents are looked up in Orthanc)."""
+    """Whether the shared study/series/album contains this resource (parents are looked up in Orthanc)."""
+    if level == ALBUM or share.level == ALBUM:
+        return _album_covers(share, level, resource_id)
     if level == "instance":
         level, resource_id = "series", parent_series(resource_id)
     if share.level == "series":
@@ -131,6 +139,27 @@ def covers(share: ShareLink, level: str, resource_id: str) -> bool:
     if level == "series":
         level, resource_id = "study", parent_study(resource_id)
     return level == "study" and resource_id == share.resource_id
+
+
+def _album_covers(share: ShareLink, level: str, resource_id: str) -> bool:
+    """The album itself, or a study it holds now (with that study's series and instances)."""
+    if share.level != ALBUM:
+        return False
+    if level == ALBUM:
+        return resource_id == share.resource_id
+    if level == "instance":
+        level, resource_id = "series", parent_series(resource_id)
+    if level == "series":
+        level, resource_id = "study", parent_study(resource_id)
+    return level == "study" and holds(int(share.resource_id), resource_id)
+
+
+def _resource(view_args: dict[str, Any]) -> tuple[str, str] | None:
+    """What a request addresses: an Orthanc resource, or an album (by `album_id`)."""
+    resource = resource_of(view_args)
+    if resource is None and view_args.get("album_id") is not None:
+        return ALBUM, str(view_args["album_id"])
+    return resource
 
 
 def _granted_rows(grant_ids: list[int]) -> list[ShareLink]:
@@ -155,12 +184,12 @@ def share_for_request(permission: Permission, view_args: dict[str, Any]) -> Shar
     if not live:
         session.pop(SESSION_KEY, None)
         raise refusal(shares[0]) if shares else ShareRefused(403, _("This share link is no longer valid."))
-    resource = resource_of(view_args)
+    resource = _resource(view_args)
     if permission not in (Permission.VIEW, Permission.DOWNLOAD) or resource is None:
-        raise ShareRefused(403, "A share link opens only the study or series that was shared.")
+        raise ShareRefused(403, _("A share link opens only the study, series or album that was shared."))
     for share in live:
         if covers(share, *resource):
             if permission is Permission.DOWNLOAD and not share.allow_download:
                 raise ShareRefused(403, _("Downloads are not allowed through this share link."))
             return share
-    raise ShareRefused(403, "A share link opens only the study or series that was shared.")
+    raise ShareRefused(403, _("A share link opens only the study, series or album that was shared."))

@@ -1,11 +1,11 @@
-"""The gallery's tables: users, share links, the audit log, and images Orthanc failed to render."""
+"""The gallery's tables: users, share links, the audit log, albums, and images Orthanc failed to render."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -83,3 +83,27 @@ class RenderFailure(db.Model):
     first_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Album(db.Model):
+    """A named, curated set of studies; its studies are read through the archive index (archive/index)."""
+
+    __tablename__ = "albums"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    created_by: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AlbumStudy(db.Model):
+    """One study in one album, by Orthanc ID; kept when Orthanc deletes the study (it comes back on re-upload)."""
+
+    __tablename__ = "album_studies"
+
+    album_id: Mapped[int] = mapped_column(Integer, ForeignKey("albums.id", ondelete="CASCADE"), primary_key=True)
+    study_id: Mapped[str] = mapped_column(String(44), primary_key=True, index=True)
+    added_by: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -71,6 +71,19 @@ def zip_stream(entries: Iterable[tuple[str, bytes]]) -> Iterator[bytes]:
     yield sink.drain()
 
 
+def zip_stream_chunks(entries: Iterable[tuple[str, Iterable[bytes]]]) -> Iterator[bytes]:
+    """ZIP bytes of files given as chunk streams: each chunk is passed on as it arrives, no file is held whole."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+        for name, chunks in entries:
+            with archive.open(name, "w", force_zip64=True) as member:
+                for chunk in chunks:
+                    member.write(chunk)
+                    yield sink.drain()
+            yield sink.drain()
+    yield sink.drain()
+
+
 def with_app_context(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """Produce each chunk of a response body inside an app context (cache, Orthanc client, config).
 

@@ -18,6 +18,7 @@ from .vocabulary import TERMS, term, translated
 NAV = (
     ("browse.patients", _l("Patients")),
     ("browse.studies", _l("Studies")),
+    ("albums.index", _l("Albums")),
     ("upload.form", _l("Upload")),
     ("shares.index", _l("Shares")),
     ("admin.users", _l("Users")),

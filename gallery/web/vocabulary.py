@@ -13,7 +13,7 @@ from ..dicom.values import Message
 
 TERMS = {
     "role": {"viewer": _l("viewer"), "uploader": _l("uploader"), "admin": _l("admin")},
-    "level": {level.value: level.label for level in Level},
+    "level": {**{level.value: level.label for level in Level}, "album": _l("album")},
     "sex": {"M": _l("male"), "F": _l("female"), "O": _l("other")},
     "orientation": {
         "axial": _l("axial"),

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from gallery.access.albums import add_studies, create_album
 from gallery.access.shares import create_share, revoke
 from gallery.access.users import find_user
 
@@ -32,6 +33,15 @@ SAME_PAGE_AGAIN = {
 }
 
 
+def make_album(app, archive: Archive) -> int:
+    """An album of two studies, for the album pages of the walk."""
+    with app.app_context():
+        admin = find_user(ADMIN_USER)
+        album = create_album("Walk album", "Studies for the accessibility walk", admin)
+        add_studies(album, [archive.volume[0].study, archive.korean.study], admin)
+        return album.id
+
+
 def make_shares(app, archive: Archive) -> dict[str, str]:
     """Landing paths of a live (password) link, a revoked one and an expired one."""
     with app.app_context():
@@ -50,7 +60,7 @@ def visit(page, report: AxeReport, base: str, path: str, where: str, status: int
     report.check(page, where)
 
 
-def walk_signed_in(page, report: AxeReport, base: str, archive: Archive) -> None:
+def walk_signed_in(page, report: AxeReport, base: str, archive: Archive, album: int) -> None:
     page.goto(base + "/login")
     page.fill("#username", ADMIN_USER)
     page.fill("#password", "wrong-password")
@@ -74,6 +84,11 @@ def walk_signed_in(page, report: AxeReport, base: str, archive: Archive) -> None
         (f"/instances/{archive.structured_report.instance}", "instance, no image", 200),
         (f"/studies/{volume.study}/share", "share new", 200),
         ("/shares", "share index", 200),
+        ("/albums", "album index", 200),
+        ("/albums/new", "album new", 200),
+        (f"/albums/{album}", "album", 200),
+        (f"/albums/{album}/edit", "album edit", 200),
+        (f"/albums/{album}/share", "album share new", 200),
         ("/admin/users", "admin users", 200),
         ("/admin/audit", "audit log", 200),
         (f"/patients/{volume.patient}/delete", "delete confirmation", 200),
@@ -121,8 +136,9 @@ def walk_anonymous(page, report: AxeReport, base: str, shares: dict[str, str]) -
 def test_every_page_type_has_no_axe_violations(language, browser, app, live_server, archive: Archive):
     report = AxeReport()
     shares = make_shares(app, archive)
+    album = make_album(app, archive)
     for walk in (
-        lambda page: walk_signed_in(page, report, live_server.url, archive),
+        lambda page: walk_signed_in(page, report, live_server.url, archive, album),
         lambda page: walk_anonymous(page, report, live_server.url, shares),
     ):
         context = axe_context(browser, language)
@@ -131,7 +147,7 @@ def test_every_page_type_has_no_axe_violations(language, browser, app, live_serv
         finally:
             context.close()
     report.assert_clean()
-    assert len(report.checked) == 30
+    assert len(report.checked) == 35
     titles = [title for where, title in report.titles.items() if where not in SAME_PAGE_AGAIN]
     assert len(set(titles)) == len(titles), f"page titles repeat across page types: {titles}"
     suffix = r"\S.* · Orthanc (Gallery|갤러리)"  # the brand, in English or Korean

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from gallery.access.albums import create_album
 from gallery.access.permissions import ROLE_PERMISSIONS, Permission, Role, permission_of
 from gallery.access.shares import create_share
 from gallery.access.users import find_user
@@ -23,6 +24,7 @@ def matrix_app(app, archive: Archive):
     with app.app_context():
         admin = find_user("admin")
         share, token = create_share("study", archive.volume[0].study, "x", admin, timedelta(days=1), False)
+        album = create_album("matrix", "", find_user("uploader"))  # its creator and admins may change it
         values = {
             "patient_id": archive.volume[0].patient,
             "study_id": archive.volume[0].study,
@@ -30,6 +32,7 @@ def matrix_app(app, archive: Archive):
             "instance_id": archive.volume[0].instance,
             "token": token,
             "share_id": share.id,
+            "album_id": album.id,
             "user_id": find_user("viewer").id,
             "level": "studies",
             "uid": "1.2.3",

@@ -14,10 +14,11 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from gallery import create_app
+from gallery.access.albums import create_album
 from gallery.access.shares import create_share
 from gallery.access.users import create_user, find_user
 from gallery.extensions import db
-from gallery.store.models import AuditEvent, ShareLink, User
+from gallery.store.models import Album, AlbumStudy, AuditEvent, ShareLink, User
 from scripts.embedded import remove_storage, start_orthanc
 from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
@@ -39,6 +40,9 @@ def csrf_app(app_config, tmp_path_factory):
     with app.app_context():
         create_user("viewer", "viewer-password-1", "viewer")
         share, token = create_share("study", stored["ParentStudy"], "x", find_user("admin"), timedelta(days=1), False)
+        album = create_album("csrf", "", find_user("admin"))
+        db.session.add(AlbumStudy(album_id=album.id, study_id=stored["ParentStudy"], added_by=album.created_by))
+        db.session.commit()
         values = {
             "patient_id": stored["ParentPatient"],
             "study_id": stored["ParentStudy"],
@@ -47,6 +51,7 @@ def csrf_app(app_config, tmp_path_factory):
             "user_id": find_user("viewer").id,
             "share_id": share.id,
             "token": token,
+            "album_id": album.id,
         }
     app.config["CSRF_VALUES"] = values
     yield app
@@ -66,13 +71,15 @@ def unsafe_routes(app) -> list[tuple[str, str, str]]:
 
 
 def state(app) -> tuple:
-    """Everything a forged request could change: users, share links, the audit log, Orthanc's content."""
+    """Everything a forged request could change: users, share links, the audit log, albums, Orthanc's content."""
     with app.app_context():
         users = [(u.username, u.role, u.session_version, u.password_hash) for u in db.session.scalars(db.select(User))]
         shares = [(s.id, s.revoked_at, s.use_count) for s in db.session.scalars(db.select(ShareLink))]
         audit = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
+        albums = [(a.id, a.name, a.description) for a in db.session.scalars(db.select(Album))]
+        members = [(m.album_id, m.study_id) for m in db.session.scalars(db.select(AlbumStudy))]
     orthanc = app.extensions["orthanc"]
-    return sorted(users), shares, audit, orthanc.get_json("/instances")
+    return sorted(users), shares, audit, albums, members, orthanc.get_json("/instances")
 
 
 FORM = {

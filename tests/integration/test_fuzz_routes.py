@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gallery import create_app
+from gallery.access.albums import add_studies, create_album
 from gallery.access.shares import create_share
 from gallery.access.users import create_user, find_user
 
@@ -80,7 +81,14 @@ HOSTILE_TEXTS = (
     b"' OR 1=1 --",
     b"\xe2\x80\xae",
 )
-DESTRUCTIVE = {"admin.delete_patient", "admin.delete_study", "admin.delete_series", "admin.remove"}
+DESTRUCTIVE = {
+    "admin.delete_patient",
+    "admin.delete_study",
+    "admin.delete_series",
+    "admin.remove",
+    "albums.delete",
+    "albums.remove",
+}
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +102,9 @@ def fuzz(app_config, orthanc_server, archive: Archive):
         admin = find_user("admin")
         _share, token = create_share("study", archive.volume[0].study, "x", admin, timedelta(days=1), False)
         viewer_id = find_user("viewer").id
+        album = create_album("fuzz", "", admin)
+        add_studies(album, [archive.volume[0].study, archive.multiframe.study], admin)
+        album_id = album.id
     seen: list[tuple[str, str]] = []
     client = app.extensions["orthanc"]
     counted = client.observer
@@ -105,6 +116,7 @@ def fuzz(app_config, orthanc_server, archive: Archive):
         "instance_id": [archive.volume[3].instance, archive.multiframe.instance, archive.structured_report.instance],
         "token": [token],
         "share_id": ["1"],
+        "album_id": [str(album_id)],
         "user_id": [str(viewer_id)],
         "level": ["studies", "series", "instances"],
         "uid": ["1.2.3"],

@@ -207,6 +207,7 @@ def test_every_post_needs_a_csrf_token(app, archive: Archive):
         "user_id": 1,
         "share_id": 1,
         "token": "x" * 32,
+        "album_id": 1,
     }
     for rule in posts:
         url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]

@@ -23,6 +23,7 @@ from gallery.archive.index.sync import reset
 from gallery.archive.paging import PageOutOfRange
 from gallery.dicom.values import fold
 from gallery.extensions import db
+from gallery.store.models import Album, AlbumStudy
 
 from ..support.databases import app_without_orthanc
 
@@ -180,6 +181,39 @@ def test_study_filters_and_search_match_a_scan(index):
 
                 found = all_pages(fetch, 9)
                 assert [x.id for x in found] == expected, (modality, date_from, date_to, query)
+
+
+def test_an_album_restricts_studies_like_a_scan(index):
+    """study_page(album=...) keeps exactly the album's studies the index holds, with every other filter."""
+    s = tables.studies.c
+    rows = sorted(
+        db.session.execute(select(s.id, s.sort_key, s.search_text, s.modalities)),
+        key=lambda r: (r.sort_key, r.id),
+        reverse=True,
+    )
+    members = {r.id for r in rows[::3]} | {oid("study", "not indexed")}  # a member Orthanc no longer holds
+    other = {r.id for r in rows[1::3]}
+    db.session.add(Album(id=1, name="one", description="", created_by=1))
+    db.session.add(Album(id=2, name="two", description="", created_by=1))
+    db.session.flush()
+    db.session.add_all(AlbumStudy(album_id=1, study_id=m, added_by=1) for m in members)
+    db.session.add_all(AlbumStudy(album_id=2, study_id=m, added_by=1) for m in other)
+    db.session.commit()
+    for modality in ["", "CT"]:
+        for query in ["", "brain", "ki"]:
+            expected = [
+                r.id
+                for r in rows
+                if r.id in members
+                and (not modality or modality in r.modalities.split("\\"))
+                and reference_match(r.search_text, query)
+            ]
+            found = all_pages(
+                lambda number, size, q=query, m=modality: queries.study_page(q, m, number=number, size=size, album=1), 4
+            )
+            assert [x.id for x in found] == expected, (modality, query)
+    assert queries.study_page(album=1, size=1000).total == len(members) - 1
+    assert queries.study_page(album=3).total == 0
 
 
 def test_last_pages_read_backwards_equal_forward_slices(index):

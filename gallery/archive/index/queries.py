@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ...dicom.values import PersonName, fold
 from ...extensions import db
+from ...store.models import AlbumStudy
 from ..models import PatientRow, Statistics, StudyRow
 from ..paging import Page, PageOutOfRange
 from . import tables
@@ -180,12 +181,20 @@ def patient_page(query: str, number: int, size: int) -> Page[PatientRow]:
 
 
 def study_page(
-    query: str = "", modality: str = "", date_from: str = "", date_to: str = "", number: int = 1, size: int = 50
+    query: str = "",
+    modality: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    number: int = 1,
+    size: int = 50,
+    album: int | None = None,
 ) -> Page[StudyRow]:
-    """Studies newest first (undated last), filtered by text, one modality and an ISO date range.
+    """Studies newest first (undated last), filtered by text, one modality, an ISO date range and an album.
 
     A modality filter reads index_study_modalities (modality, sort_key, study) in order; a date range
     is a range of sort_key ("1YYYY-MM-DD|HH:MM"), so neither looks at rows outside the page's filter.
+    An album keeps the studies it names that the index holds (an inner join: a study Orthanc
+    deleted has no row, so it never shows as a broken card).
     """
     s = tables.studies
     if modality:
@@ -205,6 +214,9 @@ def study_page(
     match = search_clause(s, "studies", query)
     if match is not None:
         conditions.append(match)
+    if album is not None:
+        a = AlbumStudy.__table__.c
+        conditions.append(s.c.id.in_(select(a.study_id).where(a.album_id == album)))
     if conditions:
         statement, counted = statement.where(*conditions), counted.where(*conditions)
     total = _count(counted) if modality or conditions else _rows(s.name)[0]

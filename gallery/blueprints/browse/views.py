@@ -6,7 +6,9 @@ import re
 
 from flask import Response, abort, current_app, redirect
 from flask_babel import gettext as _
+from flask_login import current_user
 
+from ...access.albums import albums_of_study, changeable_albums
 from ...access.permissions import Permission, requires
 from ...archive.index import queries
 from ...archive.index.status import current_status
@@ -40,7 +42,8 @@ def home() -> Response:
 def patients() -> Response:
     query = text_arg("q")
     page = queries.patient_page(query, page_arg(), current_app.config["PAGE_SIZE"])
-    return respond("browse/patients.html", query=query, patients=page, index=current_status())
+    albums = changeable_albums(current_user)
+    return respond("browse/patients.html", query=query, patients=page, index=current_status(), _albums=albums)
 
 
 @bp.get("/studies")
@@ -58,7 +61,12 @@ def studies() -> Response:
         filters["q"], filters["modality"], filters["from"], filters["to"], page_arg(), current_app.config["PAGE_SIZE"]
     )
     return respond(
-        "browse/studies.html", filters=filters, studies=page, modalities=queries.modalities(), index=current_status()
+        "browse/studies.html",
+        filters=filters,
+        studies=page,
+        modalities=queries.modalities(),
+        index=current_status(),
+        _albums=changeable_albums(current_user),
     )
 
 
@@ -71,7 +79,13 @@ def patient(patient_id: str) -> Response:
 @bp.get("/studies/<oid:study_id>")
 @requires(Permission.VIEW)
 def study(study_id: str) -> Response:
-    return respond("browse/study.html", study=load_study(study_id))
+    signed_in = current_user.is_authenticated  # share visitors see no album names
+    return respond(
+        "browse/study.html",
+        study=load_study(study_id),
+        _albums=changeable_albums(current_user),
+        _in_albums=albums_of_study(study_id) if signed_in else [],
+    )
 
 
 @bp.get("/series/<oid:series_id>")

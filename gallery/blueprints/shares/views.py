@@ -9,9 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...access import throttle
+from ...access.albums import find_album, may_change
 from ...access.audit import record
 from ...access.permissions import Permission, requires
 from ...access.shares import (
+    ALBUM,
     create_share,
     find_share,
     may_manage,
@@ -72,6 +74,40 @@ def share_series(series_id: str) -> Response | tuple[str, int]:
     return _create("series", series_id)
 
 
+@bp.route("/albums/<int:album_id>/share", methods=["GET", "POST"])
+@requires(Permission.SHARE)
+def share_album(album_id: int) -> Response | tuple[str, int]:
+    """A link to the album as it is at each request (see access/shares.py)."""
+    album = find_album(album_id)
+    if album is None:
+        abort(404, _("There is no album %(id)s. It may have been deleted.", id=album_id))
+    if not may_change(current_user, album):
+        abort(403, _("Only an admin or the person who created an album can share it."))
+    page_url = url_for("albums.album", album_id=album.id)
+    form = ShareForm()
+    if form.validate_on_submit():
+        share, token = create_share(
+            ALBUM,
+            str(album.id),
+            album.name,
+            current_user,
+            timedelta(seconds=form.expires_in.data),
+            form.allow_download.data,
+            form.password.data or "",
+        )
+        record("share", ALBUM, str(album.id), detail=f"link {share.id}, expires {share.expires_at:%Y-%m-%d %H:%M}")
+        link = url_for("shares.landing", token=token, _external=True)
+        return render_template("shares/album_created.html", share=share, link=link, album=album, page_url=page_url), 201
+    status = 400 if request.method == "POST" else 200
+    return render_template("shares/album_new.html", form=form, album=album, page_url=page_url), status
+
+
+def _shared_page(share: ShareLink) -> str:
+    if share.level == ALBUM:
+        return url_for("albums.album", album_id=int(share.resource_id))
+    return page_url(Level(share.level), share.resource_id)
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @requires(Permission.PUBLIC)
 def landing(token: str) -> Response | tuple[str, int]:
@@ -98,7 +134,7 @@ def landing(token: str) -> Response | tuple[str, int]:
         else:
             open_share(share)
             record("share_open", share.level, share.resource_id, detail=f"link {share.id}", actor=f"share:{share.id}")
-            return redirect(page_url(Level(share.level), share.resource_id))
+            return redirect(_shared_page(share))
     elif request.method == "POST":
         status = 400
     return render_template("shares/landing.html", link=share, form=form, error=error), status

@@ -32,19 +32,22 @@ def make_report(files_sent: int, items: list[UploadItem], interrupted: bool) -> 
     )
 
 
-def rendered_report(report: UploadReport) -> dict[str, object]:
+def rendered_report(report: UploadReport, selectable: bool = False) -> dict[str, object]:
     """The report's rows and study cards as the report page renders them, for the upload page's script.
 
     The script inserts this HTML as it is, so the report it builds batch by batch reads as the report
     page does, in every language (localised dates, names and sizes), and no template lives in JavaScript.
     `rows[i]` holds the rows of the request's file `i` (one per ZIP entry, none if it went unreported).
+    `selectable`: each card carries a ticked checkbox for the upload page's "add to album" form.
     """
     file_row = get_template_attribute("upload/macros.html", "file_row")
     study_card = get_template_attribute("macros/cards.html", "study_card")
     rows = [""] * report.files_sent
     for item in report.items:
         rows[item.file_index] += file_row(item)
-    return {"rows": rows, "studies": [{"id": study.id, "html": str(study_card(study))} for study in report.studies]}
+    form = "album-add" if selectable else None
+    cards = [{"id": s.id, "html": str(study_card(s, select_form=form, selected=True))} for s in report.studies]
+    return {"rows": rows, "studies": cards}
 
 
 def touched_studies(items: list[UploadItem]) -> list[StudyRow]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
+from ...access.albums import changeable_albums
 from ...access.audit import record
 from ...access.permissions import Permission, requires
 from ...extensions import orthanc
@@ -29,7 +31,13 @@ def form() -> Response:
 
     def form_page(status: int = 200, **extra: object) -> Response:
         return respond(
-            "upload/form.html", status, max_bytes=limit, _form=upload_form, _messages=script_messages(), **extra
+            "upload/form.html",
+            status,
+            max_bytes=limit,
+            _form=upload_form,
+            _messages=script_messages(),
+            _albums=changeable_albums(current_user),
+            **extra,
         )
 
     if request.method == "GET":
@@ -48,5 +56,6 @@ def form() -> Response:
     record("upload", detail=f"{report.files_sent} files: {counts}")
     for study in report.studies:
         record("upload", "study", study.id)
-    rendered = {"html": rendered_report(report)} if with_html else {}
-    return respond("upload/report.html", report=report, **rendered)
+    albums = changeable_albums(current_user)
+    rendered = {"html": rendered_report(report, selectable=bool(albums))} if with_html else {}
+    return respond("upload/report.html", report=report, _albums=albums, **rendered)
