@@ -19,8 +19,8 @@ from gallery.orthanc.client import OrthancClient
 from gallery.store.models import Album, AuditEvent
 from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
-from .conftest import add_user, app_config, client_for, csrf_token, sign_in, sync_index
-from .data import Archive
+from ..support.data import Archive
+from ..support.web import add_user, client_for, csrf_token, sign_in, sync_index
 
 JSON = {"Accept": "application/json"}
 
@@ -213,7 +213,7 @@ def test_album_contact_sheet_has_a_tile_per_study_and_changes_with_the_album(uma
     assert uma.get(f"/albums/{album_id}/contact-sheet.jpg?cols=99").status_code == 400
 
 
-def test_a_study_orthanc_no_longer_holds_leaves_its_albums(fresh_orthanc):
+def test_a_study_orthanc_no_longer_holds_leaves_its_albums(app_config, fresh_orthanc):
     orthanc = OrthancClient(fresh_orthanc.url, fresh_orthanc.user, fresh_orthanc.password)
     gone = StudyInfo(PatientInfo("Gone^Soon", "GONE-1"), "g1", "20240101", "", "To delete")
     kept = StudyInfo(PatientInfo("Kept^Here", "KEPT-1"), "k1", "20240202", "", "To keep")
@@ -233,7 +233,7 @@ def test_a_study_orthanc_no_longer_holds_leaves_its_albums(fresh_orthanc):
     assert admin.get("/albums", headers=JSON).get_json()["albums"][0]["study_count"] == 1
 
 
-def test_add_from_an_upload_report(fresh_orthanc):
+def test_add_from_an_upload_report(app_config, fresh_orthanc):
     app = create_app(app_config(fresh_orthanc))
     sync_index(app)
     add_user(app, "uma", "uploader")
@@ -263,7 +263,7 @@ def test_add_from_an_upload_report(fresh_orthanc):
     assert sorted(album_ids(uma, album_id)) == sorted(studies)
 
 
-def test_the_upload_pages_live_report_ticks_its_studies_for_an_album(fresh_orthanc):
+def test_the_upload_pages_live_report_ticks_its_studies_for_an_album(app_config, fresh_orthanc):
     """With JavaScript the report is built from server-rendered cards: each comes ticked for the page's album form."""
     app = create_app(app_config(fresh_orthanc))
     sync_index(app)
