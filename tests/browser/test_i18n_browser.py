@@ -29,6 +29,7 @@ def test_korean_browser_then_english_by_the_switch(korean_page, live_server, arc
     assert page.locator(".topnav").inner_text().split() == [
         "환자",
         "검사",
+        "앨범",
         "업로드",
         "공유",
         "링크",

@@ -9,12 +9,13 @@ from datetime import timedelta
 import redis as redis_py
 
 from gallery import create_app
+from gallery.access.albums import add_studies, create_album
 from gallery.access.shares import create_share
 from gallery.access.users import find_user
 
 from ..support.data import Archive
 from ..support.services import start_redis
-from ..support.web import ADMIN_USER, client_for
+from ..support.web import ADMIN_USER, client_for, sync_index
 
 
 def closed_port() -> int:
@@ -78,9 +79,13 @@ def test_every_get_route_survives_redis_stopping_after_use(
         app = create_app(
             app_config(orthanc_server, CACHE_TYPE="RedisCache", CACHE_REDIS_URL=redis.url, PROPAGATE_EXCEPTIONS=False)
         )
+        sync_index(app)  # album pages read the index
         with app.app_context():
             admin = find_user(ADMIN_USER)
             share, token = create_share("study", archive.volume[0].study, "x", admin, timedelta(days=1), False)
+            album = create_album("Cache walk", "", admin)  # its page, ZIPs and contact sheet are walked too
+            add_studies(album, [archive.volume[0].study, archive.korean.study], admin)
+            album_id = album.id
         values = {
             "patient_id": archive.volume[0].patient,
             "study_id": archive.volume[0].study,
@@ -90,6 +95,7 @@ def test_every_get_route_survives_redis_stopping_after_use(
             "level": "series",
             "uid": "1.2.3",
             "code": "ko",
+            "album_id": album_id,
         }
         urls = walk_urls(app, values)
         client = client_for(app)
