@@ -209,6 +209,9 @@ def test_a_study_stored_directly_in_orthanc_is_indexed_within_5_s_by_the_app_syn
         with app.app_context(), db.engine.connect() as connection:
             status = index_status(connection)
         assert status.phase == "current" and status.holder == runner.lease.holder
+        listed = client_for(app).get("/patients", headers={"Accept": "application/json"})
+        host = runner.lease.holder.split(":")[0]
+        assert listed.get_json()["index"]["holder"] is None and f'"{host}:' not in listed.get_data(as_text=True)
     finally:
         runner.stop()
 

@@ -7,7 +7,7 @@ page can say "the list may be behind" precisely when Orthanc does not answer.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -39,6 +39,10 @@ class IndexStatus:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "to_go": self.to_go}
+
+    def for_lists(self) -> IndexStatus:
+        """What list pages (and their JSON) show every signed-in user: no host names, no error texts."""
+        return replace(self, holder=None, last_error=None)
 
     def public(self) -> dict[str, Any]:
         """For `/healthz`, which anyone may read: no host names (holder) and no error texts."""

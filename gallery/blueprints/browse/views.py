@@ -33,7 +33,7 @@ def home() -> Response:
         statistics=queries.statistics(),
         recent_studies=queries.recent_studies(RECENT_STUDIES),
         modalities=queries.modalities(),
-        index=current_status(),
+        index=current_status().for_lists(),
     )
 
 
@@ -43,7 +43,9 @@ def patients() -> Response:
     query = text_arg("q")
     page = queries.patient_page(query, page_arg(), current_app.config["PAGE_SIZE"])
     albums = changeable_albums(current_user)
-    return respond("browse/patients.html", query=query, patients=page, index=current_status(), _albums=albums)
+    return respond(
+        "browse/patients.html", query=query, patients=page, index=current_status().for_lists(), _albums=albums
+    )
 
 
 @bp.get("/studies")
@@ -65,7 +67,7 @@ def studies() -> Response:
         filters=filters,
         studies=page,
         modalities=queries.modalities(),
-        index=current_status(),
+        index=current_status().for_lists(),
         _albums=changeable_albums(current_user),
     )
 
