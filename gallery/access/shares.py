@@ -29,6 +29,7 @@ from ..extensions import db
 from ..store.clock import moment, utcnow
 from ..store.models import ShareLink, User
 from .albums import holds
+from .deidentified import burned_in_series
 from .permissions import Permission, Role, resource_of
 
 SESSION_KEY = "share_grants"
@@ -58,8 +59,13 @@ def create_share(
     lifetime: timedelta,
     allow_download: bool,
     password: str = "",
+    deidentified: bool = False,
+    include_burned_in: bool = False,
 ) -> tuple[ShareLink, str]:
-    """A new link; returns the row and the token, which is never stored."""
+    """A new link; returns the row and the token, which is never stored.
+
+    A de-identified link gets its own UID secret and date shift (1 to 10 years back, any day).
+    """
     assert level in SHAREABLE
     token = secrets.token_urlsafe(24)
     share = ShareLink(
@@ -72,6 +78,10 @@ def create_share(
         expires_at=utcnow() + lifetime,
         allow_download=allow_download,
         password_hash=generate_password_hash(password) if password else None,
+        deidentified=deidentified,
+        day_shift=-(365 + secrets.randbelow(9 * 366)) if deidentified else 0,
+        secret=secrets.token_hex(32) if deidentified else "",
+        include_burned_in=deidentified and include_burned_in,
     )
     db.session.add(share)
     db.session.commit()
@@ -154,6 +164,13 @@ def _album_covers(share: ShareLink, level: str, resource_id: str) -> bool:
     return level == "study" and holds(int(share.resource_id), resource_id)
 
 
+def _left_out(share: ShareLink, level: str, resource_id: str) -> bool:
+    """A series (or an image of one) that a de-identified link leaves out for its burned-in text."""
+    if not share.deidentified or share.include_burned_in or level not in ("series", "instance"):
+        return False
+    return burned_in_series(parent_series(resource_id) if level == "instance" else resource_id)
+
+
 def _resource(view_args: dict[str, Any]) -> tuple[str, str] | None:
     """What a request addresses: an Orthanc resource, or an album (by `album_id`)."""
     resource = resource_of(view_args)
@@ -191,5 +208,13 @@ def share_for_request(permission: Permission, view_args: dict[str, Any]) -> Shar
         if covers(share, *resource):
             if permission is Permission.DOWNLOAD and not share.allow_download:
                 raise ShareRefused(403, _("Downloads are not allowed through this share link."))
+            if _left_out(share, *resource):
+                raise ShareRefused(
+                    403,
+                    _(
+                        "This de-identified link leaves this series out: its images are marked as carrying "
+                        "burned-in text, which de-identification cannot remove."
+                    ),
+                )
             return share
     raise ShareRefused(403, _("A share link opens only the study, series or album that was shared."))

@@ -29,13 +29,13 @@ class User(UserMixin, db.Model):
 
 
 class ShareLink(db.Model):
-    """A revocable, expiring, read-only grant on one study or series. Only the token's hash is kept."""
+    """A revocable, expiring, read-only grant on one study, series or album. Only the token's hash is kept."""
 
     __tablename__ = "share_links"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    level: Mapped[str] = mapped_column(String(8))  # "study" or "series"
+    level: Mapped[str] = mapped_column(String(8))  # "study", "series" or "album"
     resource_id: Mapped[str] = mapped_column(String(44), index=True)
     label: Mapped[str] = mapped_column(String(200), default="")
     created_by: Mapped[int] = mapped_column(Integer, index=True)
@@ -46,6 +46,24 @@ class ShareLink(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     use_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: De-identified links (access/deidentified.py): pseudonyms, dates shifted by `day_shift` days,
+    #: UIDs remapped with `secret` (hex), series with burned-in text left out unless included.
+    deidentified: Mapped[bool] = mapped_column(Boolean, default=False)
+    day_shift: Mapped[int] = mapped_column(Integer, default=0)
+    secret: Mapped[str] = mapped_column(String(64), default="")
+    include_burned_in: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ShareSubject(db.Model):
+    """The pseudonym ("Case 2") of one patient within one de-identified link, numbered on first sight."""
+
+    __tablename__ = "share_subjects"
+    __table_args__ = (UniqueConstraint("share_id", "subject_key"), UniqueConstraint("share_id", "number"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    share_id: Mapped[int] = mapped_column(ForeignKey("share_links.id", ondelete="CASCADE"))
+    subject_key: Mapped[str] = mapped_column(String(64))  # HMAC of the Orthanc patient ID with the link's secret
+    number: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEvent(db.Model):

@@ -10,8 +10,9 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 
-from flask import Response, current_app
+from flask import Response, current_app, g
 
+from ..access.deidentified import lens
 from ..extensions import orthanc
 
 UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
@@ -88,13 +89,17 @@ def with_app_context(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """Produce each chunk of a response body inside an app context (cache, Orthanc client, config).
 
     The context is pushed only while a chunk is being made and popped before it
-    is handed over, so a body that is abandoned half-way holds nothing open.
+    is handed over, so a body that is abandoned half-way holds nothing open. It
+    carries the request's de-identified link (access/deidentified.py), so what
+    the body shows is what the request's pages show.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    visitor_lens = lens()
 
     def run() -> Iterator[bytes]:
         while True:
             with app.app_context():
+                g.lens = visitor_lens
                 chunk = next(chunks, None)
             if chunk is None:
                 return

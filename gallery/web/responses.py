@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify, make_response, render_template, request
 
+from ..access.deidentified import shown
 from ..imaging.render import Image
 from .serialize import to_json
 
@@ -21,8 +22,10 @@ def wants_json() -> bool:
 def respond(template: str, status: int = 200, **context: Any) -> Response:
     """Render `template` with `context`, or return `context` as JSON.
 
-    Context keys starting with `_` are for the template only (forms, helpers).
+    Context keys starting with `_` are for the template only (forms, helpers). Through a
+    de-identified share link, the domain objects are rewritten first (access/deidentified.py).
     """
+    context = {key: shown(value) for key, value in context.items()}
     if wants_json():
         response = jsonify({k: to_json(v) for k, v in context.items() if not k.startswith("_")})
         response.status_code = status

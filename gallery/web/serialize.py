@@ -23,7 +23,8 @@ def _thumb(instance_id: str | None) -> str | None:
 
 
 LINKS: dict[type, Callable[[Any], dict[str, Any]]] = {
-    models.PatientRef: lambda o: {"url": url_for("browse.patient", patient_id=o.id)},
+    # A de-identified link shows patients without their Orthanc ID (the SHA-1 of the patient's ID): no URL.
+    models.PatientRef: lambda o: {"url": url_for("browse.patient", patient_id=o.id) if o.id else None},
     models.StudyRef: lambda o: {"url": url_for("browse.study", study_id=o.id)},
     models.SeriesRef: lambda o: {"url": url_for("browse.series", series_id=o.id)},
     models.PatientRow: lambda o: {
@@ -32,7 +33,7 @@ LINKS: dict[type, Callable[[Any], dict[str, Any]]] = {
     },
     models.StudyRow: lambda o: {
         "url": url_for("browse.study", study_id=o.id),
-        "patient_url": url_for("browse.patient", patient_id=o.patient),
+        "patient_url": url_for("browse.patient", patient_id=o.patient) if o.patient else None,
         "thumbnail_url": _thumb(o.thumbnail),
     },
     models.SeriesCard: lambda o: {

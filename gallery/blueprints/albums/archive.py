@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from flask import Response
 
+from ...access.deidentified import shown
 from ...archive.loaders import load_study, series_instances, series_slices
 from ...archive.models import SeriesCard, Slice, Study
 from ...extensions import orthanc
@@ -66,7 +67,7 @@ def album_images(study_ids: list[str], fmt: str) -> Iterator[tuple[str, bytes]]:
     """
     extension = IMAGE_FORMATS[fmt]
     for number, study_id in enumerate(study_ids, start=1):
-        study = load_study(study_id)
+        study = shown(load_study(study_id))  # a de-identified link: shifted date, no description, no burned-in series
         folder = _study_folder(number, study)
         for card in study.series:
             if not card.renderable:

@@ -24,11 +24,13 @@ from ...access.albums import (
     summary,
 )
 from ...access.audit import record
+from ...access.deidentified import lens as deidentified_lens
 from ...access.permissions import Permission, requires
 from ...archive.index import queries
 from ...archive.index.status import current_status
 from ...imaging.mosaic import contact_sheet as sheet_image
 from ...store.models import Album
+from ...web.downloads import safe_filename, zip_response
 from ...web.forms import ConfirmForm
 from ...web.params import choice_arg, date_arg, int_arg, modality_arg, page_arg, text_arg
 from ...web.redirects import safe_next
@@ -80,14 +82,14 @@ def album(album_id: int) -> Response:
     filters = {"q": text_arg("q"), "modality": modality_arg(), "from": date_arg("from"), "to": date_arg("to")}
     if filters["from"] and filters["to"] and filters["from"] > filters["to"]:
         abort(400, _("The 'from' date is after the 'to' date."))
+    start, end = filters["from"], filters["to"]
+    lens = deidentified_lens()
+    if lens:  # the visitor sees shifted dates and no names: filter by what they see, never by what is hidden
+        if filters["q"]:
+            abort(400, _("Text search is not offered through a de-identified link: it would search what is hidden."))
+        start, end = lens.original_date(start), lens.original_date(end)
     page = queries.study_page(
-        filters["q"],
-        filters["modality"],
-        filters["from"],
-        filters["to"],
-        page_arg(),
-        current_app.config["PAGE_SIZE"],
-        album=album_id,
+        filters["q"], filters["modality"], start, end, page_arg(), current_app.config["PAGE_SIZE"], album=album_id
     )
     return respond(
         "albums/album.html",
@@ -168,6 +170,9 @@ def dicom_zip(album_id: int) -> Response:
     study_ids = album_study_ids(album_id)
     if not study_ids:
         abort(404, _("This album has no studies to download."))
+    lens = deidentified_lens()
+    if lens:
+        return zip_response(lens.dicom_entries(study_ids), f"{safe_filename(album.name, fallback='album')}_dicom.zip")
     files: Iterator[tuple[str, Iterator[bytes]]] = album_files(study_ids)
     return album_zip(files, album.name)
 
@@ -190,6 +195,9 @@ def contact_sheet(album_id: int) -> Response:
     """The representative image of each study (newest first, numbered), `cols` wide (1–12), at most 120 tiles."""
     _album(album_id)
     thumbnails = album_thumbnails(album_id)
+    lens = deidentified_lens()
+    if lens:
+        thumbnails = [instance for instance in thumbnails if lens.shows_image(instance)]
     if not thumbnails:
         abort(404, _("This album has no images."))
     sheet, slices = album_sheet(album_id, thumbnails, int_arg("cols", 6, minimum=1, maximum=12))

@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...access.albums import albums_of_study, changeable_albums
+from ...access.deidentified import lens as deidentified_lens
+from ...access.deidentified import shown
 from ...access.permissions import Permission, requires
 from ...archive.index import queries
 from ...archive.index.status import current_status
@@ -16,7 +18,7 @@ from ...archive.levels import Level
 from ...archive.loaders import cached_json, load_instance, load_patient, load_series, load_study
 from ...archive.paging import paginate
 from ...extensions import orthanc
-from ...web.downloads import orthanc_download
+from ...web.downloads import attachment, orthanc_download
 from ...web.params import date_arg, frame_arg, modality_arg, page_arg, text_arg
 from ...web.redirects import page_url
 from ...web.responses import respond
@@ -104,7 +106,7 @@ def instance(instance_id: str) -> Response:
     loaded = load_instance(instance_id)
     frame = frame_arg(lambda: loaded.frames)
     tag_filter = text_arg("tag")
-    tags = loaded.tags
+    tags = shown(loaded).tags  # through a de-identified link, only the tags the profile keeps
     if tag_filter:
         needle = tag_filter.casefold()
         tags = [t for t in tags if needle in f"{t.tag} {t.name} {t.value}".casefold()]
@@ -130,7 +132,11 @@ def by_uid(level: str, uid: str) -> Response:
 @bp.get("/instances/<oid:instance_id>/file")
 @requires(Permission.DOWNLOAD)
 def instance_file(instance_id: str) -> Response:
-    """The original DICOM file, streamed from Orthanc without buffering."""
+    """The original DICOM file, streamed from Orthanc without buffering (de-identified: rewritten in the gallery)."""
+    lens = deidentified_lens()
+    if lens:
+        name, content = lens.instance_file(instance_id)
+        return attachment(Response(content, mimetype="application/dicom"), name)
     info = cached_json(f"/instances/{instance_id}", ttl=current_app.config["IMAGE_TTL"])
     uid = info.get("MainDicomTags", {}).get("SOPInstanceUID") or instance_id
     path = f"/instances/{instance_id}/file"

@@ -18,6 +18,10 @@ class ShareForm(Form):
     password = PasswordField(
         _l("Password (optional, tell it to the recipient separately)"), validators=[Optional(), Length(min=6, max=200)]
     )
+    deidentify = BooleanField(
+        _l("De-identify: show patients as “Case 1”, “Case 2”, shift dates, remove identifying tags")
+    )
+    include_burned_in = BooleanField(_l("Include series marked as having burned-in text (I have checked their pixels)"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

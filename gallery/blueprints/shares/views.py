@@ -42,21 +42,29 @@ def _target(level: str, resource_id: str) -> tuple[ShareTarget, str]:
     return series_target(load_series(resource_id)), url_for("browse.series", series_id=resource_id)
 
 
+def _new_link(form: ShareForm, level: str, resource_id: str, label: str) -> tuple[ShareLink, str]:
+    """Create the link the form asks for and audit it; returns the row and the link's address."""
+    share, token = create_share(
+        level,
+        resource_id,
+        label,
+        current_user,
+        timedelta(seconds=form.expires_in.data),
+        form.allow_download.data,
+        form.password.data or "",
+        deidentified=form.deidentify.data,
+        include_burned_in=form.include_burned_in.data,
+    )
+    kind = ", de-identified" if share.deidentified else ""
+    record("share", level, resource_id, detail=f"link {share.id}{kind}, expires {share.expires_at:%Y-%m-%d %H:%M}")
+    return share, url_for("shares.landing", token=token, _external=True)
+
+
 def _create(level: str, resource_id: str) -> Response | tuple[str, int]:
     target, page_url = _target(level, resource_id)
     form = ShareForm()
     if form.validate_on_submit():
-        share, token = create_share(
-            level,
-            resource_id,
-            encode_label(target.label),
-            current_user,
-            timedelta(seconds=form.expires_in.data),
-            form.allow_download.data,
-            form.password.data or "",
-        )
-        record("share", level, resource_id, detail=f"link {share.id}, expires {share.expires_at:%Y-%m-%d %H:%M}")
-        link = url_for("shares.landing", token=token, _external=True)
+        share, link = _new_link(form, level, resource_id, encode_label(target.label))
         return render_template("shares/created.html", share=share, link=link, target=target, page_url=page_url), 201
     status = 400 if request.method == "POST" else 200
     return render_template("shares/new.html", form=form, level=level, target=target, page_url=page_url), status
@@ -86,17 +94,7 @@ def share_album(album_id: int) -> Response | tuple[str, int]:
     page_url = url_for("albums.album", album_id=album.id)
     form = ShareForm()
     if form.validate_on_submit():
-        share, token = create_share(
-            ALBUM,
-            str(album.id),
-            album.name,
-            current_user,
-            timedelta(seconds=form.expires_in.data),
-            form.allow_download.data,
-            form.password.data or "",
-        )
-        record("share", ALBUM, str(album.id), detail=f"link {share.id}, expires {share.expires_at:%Y-%m-%d %H:%M}")
-        link = url_for("shares.landing", token=token, _external=True)
+        share, link = _new_link(form, ALBUM, str(album.id), album.name)
         return render_template("shares/album_created.html", share=share, link=link, album=album, page_url=page_url), 201
     status = 400 if request.method == "POST" else 200
     return render_template("shares/album_new.html", form=form, album=album, page_url=page_url), status

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from flask import Response, abort
 from flask_babel import gettext as _
 
+from ...access.deidentified import lens as deidentified_lens
+from ...access.deidentified import shown
 from ...access.permissions import Permission, requires
 from ...archive.loaders import cached_json, load_study, series_slices
 from ...archive.models import Series
@@ -75,6 +77,7 @@ def mosaic(series_id: str) -> Response:
 
 
 def series_folder(series: Series, view: ViewState) -> str:
+    series = shown(series)  # a de-identified link: no description in file names
     name = "_".join(p for p in (series.modality, series.number, series.description) if p)
     return safe_filename(name + ("" if view.native else f"_{view.plane}"), fallback=series.id)
 
@@ -101,7 +104,7 @@ def series_export(series_id: str) -> Response:
 @requires(Permission.DOWNLOAD)
 def study_export(study_id: str) -> Response:
     """Every image of every series, one folder per series, each in its file's own window."""
-    study = load_study(study_id)
+    study = shown(load_study(study_id))  # a de-identified link leaves burned-in series out
     fmt = choice_arg("format", FORMATS, "png")
     series_ids = [card.id for card in study.series if card.renderable]
     if not series_ids:
@@ -118,6 +121,10 @@ def study_export(study_id: str) -> Response:
 
 
 def study_name(study_id: str) -> str:
+    lens = deidentified_lens()
+    if lens:
+        study = lens.show(load_study(study_id))
+        return safe_filename(f"{study.patient.name}_{study.date}", fallback=study_id)
     tags = cached_json(f"/studies/{study_id}").get("MainDicomTags", {})
     name = "_".join(p for p in (tags.get("StudyDate"), tags.get("StudyDescription")) if p)
     return safe_filename(name, fallback=study_id)
@@ -126,7 +133,11 @@ def study_name(study_id: str) -> str:
 @bp.get("/series/<oid:series_id>/dicom.zip")
 @requires(Permission.DOWNLOAD)
 def series_dicom(series_id: str) -> Response:
-    """The original DICOM files: Orthanc's archive, streamed through without buffering."""
+    """The original DICOM files: Orthanc's archive, streamed through without buffering (de-identified: rewritten)."""
+    lens = deidentified_lens()
+    if lens:
+        study_id = cached_json(f"/series/{series_id}")["ParentStudy"]
+        return zip_response(lens.dicom_entries([study_id], [series_id]), f"{study_name(study_id)}_dicom.zip")
     tags = cached_json(f"/series/{series_id}").get("MainDicomTags", {})
     name = "_".join(p for p in (tags.get("Modality"), tags.get("SeriesNumber"), tags.get("SeriesDescription")) if p)
     filename = safe_filename(name, fallback=series_id) + "_dicom.zip"
@@ -136,4 +147,7 @@ def series_dicom(series_id: str) -> Response:
 @bp.get("/studies/<oid:study_id>/dicom.zip")
 @requires(Permission.DOWNLOAD)
 def study_dicom(study_id: str) -> Response:
+    lens = deidentified_lens()
+    if lens:
+        return zip_response(lens.dicom_entries([study_id]), f"{study_name(study_id)}_dicom.zip")
     return orthanc_download(f"/studies/{study_id}/archive", f"{study_name(study_id)}_dicom.zip", "application/zip")
