@@ -1,1 +1,1 @@
-"""Pure DICOM code: values, geometry, windowing. Never imports Flask (tests/unit/test_layers.py)."""
+"""Pure DICOM code: values, geometry, windowing, de-identification. Never imports Flask (tests/unit/test_layers.py)."""
