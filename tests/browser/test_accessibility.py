@@ -30,6 +30,8 @@ SAME_PAGE_AGAIN = {
     "share landing, wrong password",
     "shared study, as the visitor",
     "share expired (410)",
+    "de-identified album, as the visitor",
+    "de-identified study, as the visitor",
 }
 
 
@@ -42,16 +44,22 @@ def make_album(app, archive: Archive) -> int:
         return album.id
 
 
-def make_shares(app, archive: Archive) -> dict[str, str]:
-    """Landing paths of a live (password) link, a revoked one and an expired one."""
+def make_shares(app, archive: Archive, album: int) -> dict[str, str]:
+    """Landing paths of a live (password) link, a revoked one, an expired one and a de-identified album link."""
     with app.app_context():
         admin = find_user(ADMIN_USER)
         study = archive.volume[0].study
         _, live = create_share("study", study, "Volume^Test", admin, timedelta(days=1), True, "pw-secret-1")
+        _, deidentified = create_share("album", str(album), "Walk", admin, timedelta(days=1), True, deidentified=True)
         revoked, revoked_token = create_share("study", study, "x", admin, timedelta(days=1), False)
         revoke(revoked)
         _, expired = create_share("series", archive.volume_series, "x", admin, timedelta(seconds=-60), False)
-    return {"live": f"/s/{live}", "revoked": f"/s/{revoked_token}", "expired": f"/s/{expired}"}
+    return {
+        "live": f"/s/{live}",
+        "revoked": f"/s/{revoked_token}",
+        "expired": f"/s/{expired}",
+        "deidentified": f"/s/{deidentified}",
+    }
 
 
 def visit(page, report: AxeReport, base: str, path: str, where: str, status: int = 200) -> None:
@@ -127,6 +135,13 @@ def walk_anonymous(page, report: AxeReport, base: str, shares: dict[str, str]) -
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/studies/"))
     report.check(page, "shared study, as the visitor")
+    page.goto(base + shares["deidentified"])
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/albums/\d+$"))
+    report.check(page, "de-identified album, as the visitor")
+    page.click(".grid .card a.card__link >> nth=0")
+    page.wait_for_url(re.compile(r"/studies/"))
+    report.check(page, "de-identified study, as the visitor")
     visit(page, report, base, "/admin/users", "403", 403)
     visit(page, report, base, shares["revoked"], "share revoked (410)", 410)
     visit(page, report, base, shares["expired"], "share expired (410)", 410)
@@ -135,8 +150,8 @@ def walk_anonymous(page, report: AxeReport, base: str, shares: dict[str, str]) -
 @pytest.mark.parametrize("language", ["en", "ko"])
 def test_every_page_type_has_no_axe_violations(language, browser, app, live_server, archive: Archive):
     report = AxeReport()
-    shares = make_shares(app, archive)
     album = make_album(app, archive)
+    shares = make_shares(app, archive, album)
     for walk in (
         lambda page: walk_signed_in(page, report, live_server.url, archive, album),
         lambda page: walk_anonymous(page, report, live_server.url, shares),
@@ -147,7 +162,7 @@ def test_every_page_type_has_no_axe_violations(language, browser, app, live_serv
         finally:
             context.close()
     report.assert_clean()
-    assert len(report.checked) == 35
+    assert len(report.checked) == 37
     titles = [title for where, title in report.titles.items() if where not in SAME_PAGE_AGAIN]
     assert len(set(titles)) == len(titles), f"page titles repeat across page types: {titles}"
     suffix = r"\S.* · Orthanc (Gallery|갤러리)"  # the brand, in English or Korean
