@@ -268,6 +268,23 @@ def iso(dicom_date: str) -> str:
 # -- tests ----------------------------------------------------------------------------------------
 
 
+def test_nothing_a_de_identified_study_or_series_link_reaches_names_its_patient(phi_app, phi_orthanc):
+    """The same crawl through a study link (including its burned-in series) and a series link."""
+    _server, persons = phi_orthanc
+    uma = client_for(phi_app, "uma")
+    person = persons[0]
+    for url, extra, has_us in (
+        (f"/studies/{person.study}/share", {"include_burned_in": "y"}, True),
+        (f"/series/{person.series[0]}/share", {}, False),
+    ):
+        visitor, landing = visitor_of(phi_app, make_link(uma, url, allow_download="y", **extra))
+        crawled = crawl(visitor, landing)
+        assert any(u.endswith("/file") for u in crawled.files) and any("dicom.zip!" in u for u in crawled.files)
+        assert any("/view" in u for u in crawled.pages)  # the viewer, with its images
+        assert any("/US_2/" in u for u in crawled.files) is has_us  # the burned-in series only where included
+        assert leaks(crawled, persons) == [], url
+
+
 def test_nothing_a_de_identified_album_link_reaches_names_the_patients(phi_app, phi_orthanc):
     """Every page, JSON answer, header and downloaded file (DICOM ZIPs, PNG/JPEG ZIPs, single files,
     contact sheets) reached through the link is free of every patient's name (EUC-KR, UTF-8, Latin-1),
