@@ -20,7 +20,7 @@ from gallery.store.models import Album, AuditEvent
 from scripts.synthetic import PatientInfo, StudyInfo, small_study
 
 from ..support.data import Archive
-from ..support.web import add_user, client_for, csrf_token, sign_in, sync_index
+from ..support.web import add_user, album_from_study_list, client_for, csrf_token, sign_in, sync_index
 
 JSON = {"Accept": "application/json"}
 
@@ -406,19 +406,7 @@ def test_album_made_shared_and_narrowed_in_chromium(app, live_server, browser, a
     try:
         owner = owner_context.new_page()
         sign_in(owner, base)
-        owner.goto(f"{base}/albums")
-        owner.click("text=New album")
-        owner.get_by_label("Name").fill("Board in Chromium")
-        owner.click("button:has-text('Create album')")
-        owner.wait_for_url(re.compile(r"/albums/\d+$"))
-        album_url = owner.url
-
-        owner.goto(f"{base}/studies?from=2021-01-01&to=2023-12-31")
-        for study in chosen:
-            owner.check(f'input[name=study][value="{study}"]')
-        owner.select_option("#album-add-album", label="Board in Chromium")
-        with owner.expect_navigation():
-            owner.click("button:has-text('Add selected studies to album')")
+        album_url = album_from_study_list(owner, base, "Board in Chromium", chosen, "?from=2021-01-01&to=2023-12-31")
         owner.goto(album_url)
         owner_cards = owner.eval_on_selector_all(".card__link", "els => els.map(e => e.getAttribute('href'))")
         assert sorted(owner_cards) == sorted(f"/studies/{s}" for s in chosen)

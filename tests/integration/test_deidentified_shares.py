@@ -34,7 +34,16 @@ from scripts.embedded import remove_storage, start_orthanc
 from scripts.synthetic import PatientInfo, StudyInfo, encode, image_dataset, small_image
 
 from ..support.data import wait_until_stable
-from ..support.web import add_user, client_for, csrf_token, sign_in, sync_index
+from ..support.web import (
+    LiveServer,
+    add_user,
+    album_from_study_list,
+    assert_images_loaded,
+    client_for,
+    csrf_token,
+    sign_in,
+    sync_index,
+)
 
 JSON = {"Accept": "application/json"}
 
@@ -498,8 +507,6 @@ def test_de_identified_album_link_in_chromium(phi_app, phi_orthanc, browser):
     shared de-identified for a day; a visitor who is not signed in sees exactly Case 1–3 with their images,
     and the ZIP holds de-identified DICOM that pydicom reads; a removed study is refused at once; a revoked
     link is refused."""
-    from ..support.web import LiveServer, assert_images_loaded
-
     _server, persons = phi_orthanc
     live = LiveServer(phi_app)
     owner_context, visitor_context = browser.new_context(), browser.new_context(accept_downloads=True)
@@ -507,18 +514,7 @@ def test_de_identified_album_link_in_chromium(phi_app, phi_orthanc, browser):
         base = live.url
         owner = owner_context.new_page()
         sign_in(owner, base)
-        owner.goto(f"{base}/albums")
-        owner.click("text=New album")
-        owner.get_by_label("Name").fill("Teaching file")
-        owner.click("button:has-text('Create album')")
-        owner.wait_for_url(re.compile(r"/albums/\d+$"))
-        album_url = owner.url
-        owner.goto(f"{base}/studies")
-        for person in persons:
-            owner.check(f'input[name=study][value="{person.study}"]')
-        owner.select_option("#album-add-album", label="Teaching file")
-        with owner.expect_navigation():
-            owner.click("button:has-text('Add selected studies to album')")
+        album_url = album_from_study_list(owner, base, "Teaching file", [p.study for p in persons])
         owner.goto(album_url)
         owner.click("text=Share…")
         owner.select_option("select[name=expires_in]", label="1 day")

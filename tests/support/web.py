@@ -87,3 +87,21 @@ def assert_images_loaded(page) -> None:
     page.wait_for_function(VISIBLE_IMAGES_LOADED, timeout=15000)
     broken = page.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).length")
     assert broken == 0
+
+
+def album_from_study_list(page, base_url: str, name: str, studies: list[str], list_query: str = "") -> str:
+    """As an owner does it in the browser: a new album, then studies ticked on the study list and added
+    (no script needed). Returns the album's URL."""
+    page.goto(f"{base_url}/albums")
+    page.click("text=New album")
+    page.get_by_label("Name").fill(name)
+    page.click("button:has-text('Create album')")
+    page.wait_for_url(re.compile(r"/albums/\d+$"))
+    album_url = page.url
+    page.goto(f"{base_url}/studies{list_query}")
+    for study in studies:
+        page.check(f'input[name=study][value="{study}"]')
+    page.select_option("#album-add-album", label=name)
+    with page.expect_navigation():
+        page.click("button:has-text('Add selected studies to album')")
+    return album_url
