@@ -412,6 +412,8 @@ def test_the_creator_may_include_burned_in_series_on_purpose(phi_app, phi_orthan
     person = persons[1]
     form = uma.get(f"/studies/{person.study}/share").get_data(as_text=True)
     assert "Text burned into the pixels is not removed." in form
+    assert "1 series here is marked as having burned-in text" in form
+    assert "marked as having burned-in text:" not in uma.get(f"/series/{person.series[0]}/share").get_data(as_text=True)
     visitor, landing = visitor_of(phi_app, make_link(uma, f"/studies/{person.study}/share", include_burned_in="y"))
     study = visitor.get(landing, headers=JSON).get_json()["study"]
     assert sorted(s["modality"] for s in study["series"]) == ["CT", "US"]

@@ -11,6 +11,7 @@ from flask_login import current_user
 from ...access import throttle
 from ...access.albums import find_album, may_change
 from ...access.audit import record
+from ...access.deidentified import burned_in_series
 from ...access.permissions import Permission, requires
 from ...access.shares import (
     ALBUM,
@@ -60,6 +61,12 @@ def _new_link(form: ShareForm, level: str, resource_id: str, label: str) -> tupl
     return share, url_for("shares.landing", token=token, _external=True)
 
 
+def _burned_in(level: str, resource_id: str) -> int:
+    """How many of the series to share say their pixels carry burned-in text (the form warns)."""
+    series_ids = [card.id for card in load_study(resource_id).series] if level == "study" else [resource_id]
+    return sum(burned_in_series(series_id) for series_id in series_ids)
+
+
 def _create(level: str, resource_id: str) -> Response | tuple[str, int]:
     target, page_url = _target(level, resource_id)
     form = ShareForm()
@@ -67,7 +74,11 @@ def _create(level: str, resource_id: str) -> Response | tuple[str, int]:
         share, link = _new_link(form, level, resource_id, encode_label(target.label))
         return render_template("shares/created.html", share=share, link=link, target=target, page_url=page_url), 201
     status = 400 if request.method == "POST" else 200
-    return render_template("shares/new.html", form=form, level=level, target=target, page_url=page_url), status
+    burned_in = _burned_in(level, resource_id)
+    page = render_template(
+        "shares/new.html", form=form, level=level, target=target, page_url=page_url, burned_in=burned_in
+    )
+    return page, status
 
 
 @bp.route("/studies/<oid:study_id>/share", methods=["GET", "POST"])
