@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flask import g
+from flask import abort, g
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -30,11 +31,22 @@ from sqlalchemy.exc import IntegrityError
 from ..archive import models
 from ..archive.loaders import cached_json, instance_tags, load_instance, load_study, parent_series, series_instances
 from ..archive.paging import Page
-from ..dicom.deidentify import Recipe, burned_in, deidentify_file, remap_uid, shift_date, shift_datetime, tag_action
+from ..dicom.deidentify import (
+    NotDicom,
+    Recipe,
+    burned_in,
+    deidentify_file,
+    remap_uid,
+    shift_date,
+    shift_datetime,
+    tag_action,
+)
 from ..dicom.values import tag_value
 from ..extensions import db, orthanc
 from ..store.models import ShareLink, ShareSubject
 
+#: What may not stand in a ZIP entry's folder name (values come from the files).
+UNSAFE_NAME = re.compile(r"[^0-9A-Za-z_-]+")
 #: Where BurnedInAnnotation is, in Orthanc's tag JSON.
 BURNED_IN_TAG = "0028,0301"
 
@@ -200,15 +212,20 @@ class Lens:
         return deidentify_file(original, self.recipe, self.subject(patient))
 
     def instance_file(self, instance_id: str) -> tuple[str, bytes]:
-        """(file name, de-identified file) of one instance."""
+        """(file name, de-identified file) of one instance; a file pydicom cannot read is refused, never sent."""
         instance = load_instance(instance_id)
-        return f"{self.uid(instance.uid) or instance_id}.dcm", self.dicom_bytes(instance_id, instance.patient.id)
+        try:
+            content = self.dicom_bytes(instance_id, instance.patient.id)
+        except NotDicom:
+            abort(403, _("This file cannot be de-identified (pydicom cannot read it), so this link does not offer it."))
+        return f"{self.uid(instance.uid) or instance_id}.dcm", content
 
     def dicom_entries(self, study_ids: list[str], series_ids: list[str] | None = None) -> Iterator[tuple[str, bytes]]:
         """(path, file) of every instance the link shows: Case_N/date_study/modality_series/UID.dcm.
 
         `series_ids` narrows a study to some of its series (a series link).
         """
+        left_out: list[str] = []
         for number, study_id in enumerate(study_ids, start=1):
             study = load_study(study_id)
             patient = study.patient.id
@@ -216,10 +233,17 @@ class Lens:
             for card in study.series:
                 if (series_ids is not None and card.id not in series_ids) or self.hides(card.id):
                     continue
-                series_folder = "_".join(p for p in (card.modality, card.number) if p) or "series"
+                series_folder = UNSAFE_NAME.sub("_", f"{card.modality}_{card.number}").strip("_") or "series"
                 for entry in series_instances(card.id):
                     uid = self.uid(entry.get("MainDicomTags", {}).get("SOPInstanceUID", "")) or entry["ID"]
-                    yield f"{folder}/{series_folder}/{uid}.dcm", self.dicom_bytes(entry["ID"], patient)
+                    path = f"{folder}/{series_folder}/{uid}.dcm"
+                    try:
+                        yield path, self.dicom_bytes(entry["ID"], patient)
+                    except NotDicom:
+                        left_out.append(path)
+        if left_out:  # said in the ZIP itself: a file that cannot be de-identified is never sent as it is
+            note = "These files could not be read for de-identification and were left out:\n" + "\n".join(left_out)
+            yield "LEFT-OUT.txt", note.encode()
 
 
 REWRITES = {
