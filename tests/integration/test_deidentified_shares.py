@@ -180,8 +180,10 @@ def make_link(client, url: str, **form) -> str:
     return "/s/" + link.rsplit("/s/", 1)[1]
 
 
-def visitor_of(app, path: str):
+def visitor_of(app, path: str, deidentified: bool = True):
     visitor = app.test_client()
+    landing = visitor.get(path).get_data(as_text=True)
+    assert ("De-identified: patients are shown as case numbers" in landing) is deidentified
     opened = visitor.post(path, data={"csrf_token": csrf_token(visitor)})
     assert opened.status_code == 302, opened.get_data(as_text=True)[:300]
     return visitor, opened.headers["Location"]
@@ -497,7 +499,7 @@ def test_a_plain_link_is_unchanged(phi_app, phi_orthanc):
     _server, persons = phi_orthanc
     uma = client_for(phi_app, "uma")
     path = make_link(uma, f"/studies/{persons[1].study}/share", deidentify="")
-    visitor, landing = visitor_of(phi_app, path)
+    visitor, landing = visitor_of(phi_app, path, deidentified=False)
     study = visitor.get(landing, headers=JSON).get_json()["study"]
     assert "민준" in study["patient"]["name"] and study["accession"] == persons[1].accession
     assert study["uid"] in persons[1].uids
