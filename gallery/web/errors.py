@@ -143,7 +143,8 @@ def _csrf_error(error: CSRFError) -> Response:
 
 
 def _page_error(error: PageOutOfRange) -> Response:
-    return error_response(404, str(error))
+    message = _("Page %(number)s does not exist: the last page is %(last)s.", number=error.number, last=error.last)
+    return error_response(404, message)
 
 
 def _unexpected(error: Exception) -> Response:

@@ -126,6 +126,8 @@ def test_page_past_the_end_is_404_naming_the_last_page(client):
     response = client.get(f"/patients?page={pages + 1}")
     assert response.status_code == 404
     assert f"the last page is {pages}" in response.get_data(as_text=True)
+    korean = client.get(f"/patients?page={pages + 1}", headers={"Accept-Language": "ko"})
+    assert korean.status_code == 404 and f"마지막 페이지는 {pages}" in korean.get_data(as_text=True)
 
 
 def test_patient_page(client, archive: Archive):
