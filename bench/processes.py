@@ -69,11 +69,10 @@ class Gallery:
         self.redis = redis.Redis.from_url(redis_url) if redis_url else None
         self.workers = int(gunicorn_settings(self.env)["workers"])
 
-    def start(self, warm_index: bool = True) -> GalleryServer:
+    def start(self) -> GalleryServer:
         """A fresh gallery process, with an empty cache (Redis is emptied too), once all its workers are idle.
 
-        Waiting keeps the workers' start-up (imports, and the index build when warm_index)
-        out of what is measured next.
+        Waiting keeps the workers' start-up (imports, migrations) out of what is measured next.
         """
         if self.redis is not None:
             self.redis.flushdb()

@@ -178,7 +178,7 @@ def measure_cold(archives: list[Archive], runs: int) -> tuple[Samples, dict[int,
     for run in range(runs):
         for name in archives[0].paths:
             for archive in archives:
-                server = archive.gallery.start(warm_index=False)
+                server = archive.gallery.start()
                 try:
                     worker = server.worker_pids()[0]
                     before = rss_mb(worker)

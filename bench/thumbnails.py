@@ -56,7 +56,7 @@ def measure_thumbnails(
     for _ in range(passes):
         direct = partial(throughput, orthanc.url, direct_paths, concurrency, direct_headers)
         results = {"orthanc_direct": cpu.run("orthanc_direct", [], direct)}
-        server = gallery.start(warm_index=False)  # no index build competing for CPU: images only
+        server = gallery.start()
         try:
             # One request first, outside the measure: it checks the account's password (scrypt,
             # ~60 ms, then remembered) and opens the pool to Orthanc, as any earlier page would have.
