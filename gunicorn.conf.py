@@ -39,6 +39,6 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
     The syncer only works while its process holds the lease in the database, so of all workers (and
     hosts) one syncs and the others wait to take over. INDEX_SYNC=off leaves it to `flask index sync`.
     """
-    from gallery.archive.index.sync import start_syncer
+    from gallery.archive.index.worker import start_syncer
 
     start_syncer(worker.wsgi)

@@ -136,7 +136,7 @@ def list_total(client, path: str) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     from tests.faultproxy import FaultProxy
 
-    from gallery.archive.index.sync import SyncThread, make_syncer
+    from gallery.archive.index.worker import SyncThread, make_syncer
     from scripts.embedded import postgresql_index_config, start_orthanc
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

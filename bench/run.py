@@ -112,7 +112,8 @@ def measure_index(orthanc: EmbeddedOrthanc, database: Path, repeats: int) -> dic
     The gunicorn processes measured next read this database; their own syncer then only follows changes.
     """
     from gallery import create_app
-    from gallery.archive.index.sync import make_syncer, reset
+    from gallery.archive.index.sync import reset
+    from gallery.archive.index.worker import make_syncer
     from gallery.extensions import db
 
     app = create_app(

@@ -15,7 +15,7 @@ import config as default_config
 from .access.audit import register_audit
 from .access.throttle import init_throttle
 from .access.users import init_admin
-from .archive.index.sync import init_syncer
+from .archive.index.worker import init_syncer
 from .extensions import cache, csrf, init_orthanc, login_manager
 from .store.database import init_database
 from .web.assets import register_static

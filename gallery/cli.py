@@ -16,7 +16,9 @@ from .access.users import (
     set_role,
 )
 from .archive.index import sync as index_sync
+from .archive.index import worker as index_worker
 from .archive.index.lease import LeaseLost
+from .archive.index.state import error_text
 from .archive.index.status import index_status
 from .extensions import db
 from .imaging.failures import forget, listing
@@ -145,8 +147,8 @@ def sync_command(once: bool) -> None:
     """
     from flask import current_app
 
-    syncer = index_sync.make_syncer(current_app._get_current_object())
-    runner = index_sync.SyncThread(syncer)
+    syncer = index_worker.make_syncer(current_app._get_current_object())
+    runner = index_worker.SyncThread(syncer)
     runner.threads[0].start()  # the heartbeat only: this command steps in the foreground
     waited = False
     try:
@@ -161,7 +163,7 @@ def sync_command(once: bool) -> None:
                 raise click.ClickException("Another process took the syncer lease.") from None
             except OrthancError as error:
                 syncer.record_error(error)
-                click.echo(f"\nOrthanc: {index_sync.error_text(error)}", err=True)
+                click.echo(f"\nOrthanc: {error_text(error)}", err=True)
                 if once:
                     raise click.ClickException("Orthanc did not answer.") from None
                 runner.stopped.wait(max(1.0, syncer.settings.poll_seconds))

@@ -1,4 +1,4 @@
-"""The one syncer (gallery/archive/index/sync.py, lease.py, status.py) against a real Orthanc and database.
+"""The one syncer (gallery/archive/index/: sync, fetch, state, worker, lease, status), real Orthanc and database.
 
 Initial sync in bounded pages, the change feed, deletions outside the gallery (the sweep), uploads
 indexed at once, the lease, and what the status shows when Orthanc stops answering.
@@ -14,9 +14,12 @@ from sqlalchemy import func, select
 
 from gallery import create_app
 from gallery.archive.index import tables, writer
+from gallery.archive.index.fetch import index_studies_now
 from gallery.archive.index.lease import Lease, LeaseLost
+from gallery.archive.index.state import read_state
 from gallery.archive.index.status import index_status
-from gallery.archive.index.sync import Settings, Syncer, SyncThread, index_studies_now, make_syncer, read_state
+from gallery.archive.index.sync import Settings, Syncer
+from gallery.archive.index.worker import SyncThread, make_syncer
 from gallery.extensions import db
 from gallery.orthanc.client import OrthancClient
 from scripts.synthetic import PatientInfo, StudyInfo, small_study

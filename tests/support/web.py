@@ -8,7 +8,8 @@ import threading
 from werkzeug.serving import make_server
 
 from gallery.access.users import create_user, find_user
-from gallery.archive.index.sync import Syncer, make_syncer
+from gallery.archive.index.sync import Syncer
+from gallery.archive.index.worker import make_syncer
 
 #: The admin account every test app creates (the `app_config` fixture sets it).
 ADMIN_USER, ADMIN_PASSWORD = "admin", "admin-password-1"

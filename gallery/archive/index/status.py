@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from .lease import read_lease
-from .sync import read_state
+from .state import read_state
 
 INITIAL, CURRENT, BEHIND, STOPPED = "initial", "current", "behind", "stopped"
 

@@ -13,29 +13,24 @@ Only the process holding the lease (lease.py) runs steps; page requests never do
 
 from __future__ import annotations
 
-import atexit
-import json
 import logging
-import os
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, not_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from ...orthanc.errors import OrthancError, OrthancNotFound, is_orthanc_id, require_id
+from ...orthanc.errors import OrthancNotFound, is_orthanc_id, require_id
 from . import tables, writer
-from .lease import Lease, LeaseLost
-from .records import SeriesRecord, StudyRecord, series_record, study_record
+from .fetch import fetch_studies, write_fetched
+from .lease import Lease
+from .records import series_record, study_record
+from .state import error_text, index_counts, merge_state, read_state, write_state
 
 if TYPE_CHECKING:
-    from flask import Flask
-
     from ...orthanc.client import OrthancClient
 
 log = logging.getLogger(__name__)
@@ -43,91 +38,6 @@ log = logging.getLogger(__name__)
 CHANGES_PAGE = 1000  # changes read per step while following the feed
 STUDY_CHANGES = {"NewStudy", "StableStudy", "ModifiedStudy", "UpdatedAttachment"}
 SERIES_CHANGES = {"NewSeries", "StableSeries", "CompletedSeries", "ModifiedSeries"}
-
-
-# -- index_state: small JSON values by key ------------------------------------------
-
-
-def read_state(connection: Connection, key: str) -> Any:
-    value = connection.scalar(select(tables.state.c.value).where(tables.state.c.key == key))
-    return json.loads(value) if value is not None else None
-
-
-def write_state(connection: Connection, key: str, value: Any) -> None:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(tables.state).values(key=key, value=json.dumps(value))
-    update_value = {"value": statement.excluded.value}
-    connection.execute(statement.on_conflict_do_update(index_elements=["key"], set_=update_value))
-
-
-def merge_state(connection: Connection, key: str, **values: Any) -> dict[str, Any]:
-    current = read_state(connection, key) or {}
-    current.update(values)
-    write_state(connection, key, current)
-    return current
-
-
-def error_text(error: Exception) -> str:
-    """What the status may show: the REST path and Orthanc's message, never a URL or host."""
-    if isinstance(error, OrthancError):
-        return f"{error.path}: {error.message}"
-    return type(error).__name__
-
-
-# -- fetching and writing studies (the feed, uploads) ---------------------------------
-
-
-@dataclass
-class Fetched:
-    studies: list[StudyRecord] = field(default_factory=list)
-    series: list[SeriesRecord] = field(default_factory=list)
-    gone: list[str] = field(default_factory=list)  # studies Orthanc no longer has
-
-
-def fetch_studies(get: Callable[..., Any], study_ids: Iterable[str]) -> Fetched:
-    """2 calls per study: its JSON and its series (expanded); a 404 means it was deleted."""
-    fetched = Fetched()
-    for study_id in sorted(set(study_ids)):
-        require_id(study_id)
-        try:
-            data = get(f"/studies/{study_id}")
-            members = get(f"/studies/{study_id}/series")
-        except OrthancNotFound:
-            fetched.gone.append(study_id)
-            continue
-        fetched.studies.append(study_record(data))
-        fetched.series += [series_record(s) for s in members]
-    return fetched
-
-
-def write_fetched(connection: Connection, fetched: Fetched) -> None:
-    """Replace the fetched studies' rows (series Orthanc dropped go too) and delete the gone ones."""
-    if fetched.gone:
-        writer.delete_studies(connection, fetched.gone)
-    by_study: dict[str, list[str]] = {s.id: [] for s in fetched.studies}
-    for s in fetched.series:
-        by_study.setdefault(s.study, []).append(s.id)
-    for study_id, keep in by_study.items():
-        connection.execute(
-            delete(tables.series).where(tables.series.c.study == study_id, tables.series.c.id.not_in(keep))
-        )
-    writer.upsert(connection, fetched.studies, fetched.series)
-
-
-def index_studies_now(study_ids: Iterable[str]) -> None:
-    """Index these studies at once (uploads, inside the request): 2 Orthanc calls per study.
-
-    Needs an app context. No lease: upserts are idempotent, and the syncer refreshes the same
-    studies again when their changes reach it.
-    """
-    from ...extensions import db, orthanc
-
-    fetched = fetch_studies(orthanc().get_json, study_ids)
-    with db.engine.begin() as connection:
-        write_fetched(connection, fetched)
-
-
-# -- the syncer ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,125 +315,8 @@ class Syncer:
         return deleted
 
 
-def index_counts(connection: Connection) -> dict[str, int]:
-    """Studies and series in the index, from the trigger-kept index_counts (no count(*) at any size)."""
-    c = tables.counts.c
-    rows = dict(connection.execute(select(c.name, c.rows)).all())
-    return {"studies": int(rows.get("index_studies", 0)), "series": int(rows.get("index_series", 0))}
-
-
 def reset(engine: Engine) -> None:
     """Forget the whole index and its checkpoint: the syncer starts over (`flask index reset`)."""
     with engine.begin() as connection:
         for table in (tables.study_modalities, tables.series, tables.studies, tables.patients, tables.state):
             connection.execute(delete(table))
-
-
-# -- the syncer inside gallery processes ----------------------------------------------
-
-
-class SyncThread:
-    """The syncer of one process: steps while this process holds the lease, else waits for it.
-
-    A heartbeat thread renews the lease every third of its lifetime, so a slow Orthanc answer does
-    not lose it; when the process dies the renewals stop and another process takes over.
-    """
-
-    def __init__(self, syncer: Syncer) -> None:
-        self.syncer = syncer
-        self.lease = syncer.lease
-        self.pid = os.getpid()
-        self.held = threading.Event()
-        self.stopped = threading.Event()
-        self.threads = [
-            threading.Thread(target=self._heartbeat, name="index-lease", daemon=True),
-            threading.Thread(target=self._work, name="index-sync", daemon=True),
-        ]
-
-    def start(self) -> SyncThread:
-        for thread in self.threads:
-            thread.start()
-        atexit.register(self.stop)
-        return self
-
-    def stop(self) -> None:
-        """On a clean exit: stop stepping and free the lease for the next process."""
-        self.stopped.set()
-        if self.held.is_set():
-            try:
-                self.lease.release()
-            except Exception as error:  # noqa: BLE001 - exiting anyway; the lease expires
-                log.info("index lease not released: %s", error_text(error))
-
-    def _heartbeat(self) -> None:
-        interval = self.lease.seconds / 3
-        while not self.stopped.is_set():
-            try:
-                held = self.lease.acquire()
-            except Exception as error:  # noqa: BLE001 - the database may be back next time
-                log.warning("index lease renewal failed: %s", error_text(error))
-                held = False
-            (self.held.set if held else self.held.clear)()
-            self.stopped.wait(interval)
-
-    def _work(self) -> None:
-        poll = self.syncer.settings.poll_seconds
-        while not self.stopped.is_set():
-            if not self.held.wait(timeout=1.0):
-                continue
-            try:
-                more = self.syncer.step()
-            except LeaseLost:
-                self.held.clear()
-                continue
-            except Exception as error:  # noqa: BLE001 - a background thread has no one else to tell
-                log.warning("index sync step failed: %s", error_text(error))
-                try:
-                    self.syncer.record_error(error)
-                except Exception:  # noqa: BLE001
-                    log.warning("index sync error not recorded")
-                self.stopped.wait(max(poll, 1.0))
-                continue
-            if not more:
-                self.stopped.wait(poll)
-
-
-def make_syncer(app: Flask, holder: str | None = None) -> Syncer:
-    """A Syncer over the app's database and Orthanc client (call in an app context)."""
-    from ...extensions import db
-
-    settings = Settings.from_config(app.config)
-    client = app.extensions.get("orthanc")
-    if client is None:
-        raise RuntimeError("ORTHANC_URL is not configured")
-    return Syncer(db.engine, client, Lease(db.engine, holder, settings.lease_seconds), settings)
-
-
-_start_lock = threading.Lock()
-
-
-def start_syncer(app: Flask) -> SyncThread | None:
-    """Start this process's syncer thread once (INDEX_SYNC="auto"); a forked child starts its own.
-
-    Called by the first request of a process and by gunicorn's post_worker_init, never at import
-    and never in gunicorn's master, whose threads would not survive the fork.
-    """
-    if app.config["INDEX_SYNC"] != "auto" or app.extensions.get("orthanc") is None:
-        return None
-    running = app.extensions.get("index_sync")
-    if running is not None and running.pid == os.getpid():
-        return running
-    with _start_lock:
-        running = app.extensions.get("index_sync")
-        if running is None or running.pid != os.getpid():
-            with app.app_context():
-                running = SyncThread(make_syncer(app)).start()
-            app.extensions["index_sync"] = running
-    return running
-
-
-def init_syncer(app: Flask) -> None:
-    """Start the syncer lazily, on the first request each process serves (no sync work in requests)."""
-    if app.config["INDEX_SYNC"] not in ("auto", "off"):
-        raise ValueError(f"INDEX_SYNC must be 'auto' or 'off', not {app.config['INDEX_SYNC']!r}")
-    app.before_request(lambda: start_syncer(app) and None)

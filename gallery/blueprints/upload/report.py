@@ -7,7 +7,7 @@ from contextlib import suppress
 from flask import get_template_attribute
 
 from ...archive.index import queries
-from ...archive.index.sync import index_studies_now
+from ...archive.index.fetch import index_studies_now
 from ...archive.loaders import forget
 from ...archive.models import Outcome, StudyRow, UploadItem, UploadReport
 from ...orthanc.errors import OrthancError
