@@ -43,6 +43,7 @@ from ..dicom.deidentify import (
 )
 from ..dicom.values import tag_value
 from ..extensions import db, orthanc
+from ..orthanc.errors import OrthancError
 from ..store.models import ShareLink, ShareSubject
 
 #: What may not stand in a ZIP entry's folder name (values come from the files).
@@ -107,8 +108,16 @@ class Lens:
         return not self.recipe.include_burned_in and burned_in_series(series_id)
 
     def shows_image(self, instance_id: str) -> bool:
-        """Whether a card may use this instance as its picture (not one of a left-out series)."""
-        return not self.hides(parent_series(instance_id))
+        """Whether a card may use this instance as its picture (not one of a left-out series).
+
+        Unknown while Orthanc is unavailable: then no picture, and the list still answers from the index.
+        """
+        if self.recipe.include_burned_in:
+            return True
+        try:
+            return not self.hides(parent_series(instance_id))
+        except OrthancError:
+            return False
 
     # -- domain objects -----------------------------------------------------------------
 

@@ -564,3 +564,24 @@ def test_de_identified_album_link_in_chromium(phi_app, phi_orthanc, browser):
         owner_context.close()
         visitor_context.close()
         live.stop()
+
+
+def test_album_page_of_a_de_identified_link_answers_from_the_index_while_orthanc_is_down(
+    phi_app, phi_orthanc, app_config
+):
+    """Cards need Orthanc only to know whether their picture comes from a left-out series: without it
+    they show no picture, and the page still lists the cases from the index."""
+    server, persons = phi_orthanc
+    uma = client_for(phi_app, "uma")
+    album_id = new_album_with(uma, [p.study for p in persons])
+    path = make_link(uma, f"/albums/{album_id}/share")
+    config = app_config(server, SQLALCHEMY_DATABASE_URI=phi_app.config["SQLALCHEMY_DATABASE_URI"])
+    config["ORTHANC_URL"] = "http://127.0.0.1:9/"  # nothing listens there: Orthanc is down
+    offline = create_app(config)
+    visitor, _ = visitor_of(offline, path)
+    answer = visitor.get(f"/albums/{album_id}", headers=JSON)
+    assert answer.status_code == 200
+    items = answer.get_json()["studies"]["items"]
+    assert sorted(s["patient_name"] for s in items) == ["Case 1", "Case 2", "Case 3"]
+    assert all(s["thumbnail_url"] is None for s in items)
+    assert visitor.get(f"/studies/{persons[0].study}").status_code == 503  # a page that needs Orthanc
