@@ -134,10 +134,9 @@ def list_total(client, path: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tests.faultproxy import FaultProxy
-
     from gallery.archive.index.sync import SyncThread, make_syncer
     from scripts.embedded import postgresql_index_config, start_orthanc
+    from tests.support.faultproxy import FaultProxy
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--studies", type=int, default=60_000)
