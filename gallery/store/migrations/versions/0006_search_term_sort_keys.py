@@ -34,7 +34,12 @@ LEVELS = (("index_patients", ("pl", "pw")), ("index_studies", ("sl", "sw")))
 
 
 def upgrade() -> None:
+    postgresql = op.get_bind().dialect.name == "postgresql"
     op.add_column("index_search_terms", sa.Column("sort_key", sa.String(length=480), nullable=False, server_default=""))
+    if postgresql:  # every row is rewritten: rebuilding the indexes once afterwards is much faster
+        op.execute("DROP INDEX IF EXISTS ix_index_search_terms_pattern")
+        op.drop_index("ix_index_search_terms_ref", table_name="index_search_terms")
+        op.drop_constraint("index_search_terms_pkey", "index_search_terms", type_="primary")
     for table, kinds in LEVELS:
         listed = ", ".join(f"'{k}'" for k in kinds)
         op.execute(
@@ -47,8 +52,9 @@ def upgrade() -> None:
         )
     odd = sa.text(ODD_DATE)
     op.create_index("ix_index_studies_odd_date", "index_studies", ["date"], sqlite_where=odd, postgresql_where=odd)
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_index_search_terms_pattern")
+    if postgresql:
+        op.create_primary_key("index_search_terms_pkey", "index_search_terms", ["kind", "term", "ref"])
+        op.create_index("ix_index_search_terms_ref", "index_search_terms", ["ref"])
         op.execute(
             "CREATE INDEX ix_index_search_terms_pattern ON index_search_terms"
             " (kind, term text_pattern_ops) INCLUDE (ref, sort_key)"
