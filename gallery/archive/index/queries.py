@@ -107,15 +107,24 @@ def matching_keys(table, level: str, query: str) -> Select | None:
 # the modality table, the terms: index-only, so skipping 150,000 entries to a middle page never
 # reads a row), then those 50 rows (a "deferred join"). Unfiltered and modality/date lists count
 # from index_counts or an index range first, which decides the reading direction (the last pages
-# are read backwards). A search or an album is counted in the same statement as its page
-# (`count(*) OVER ()` over the matches, which the page has to sort anyway): one pass, not two.
+# are read backwards). A search or an album is counted in the same statement as its page (its
+# matches, which the page has to sort anyway, are read once into a MATERIALIZED CTE): one pass, not two.
 
 
 def _keyed_rows(keys: Select, table, descending: bool, limit: int, offset: int, total: bool = False) -> list[Any]:
-    """Rows `offset`..`offset+limit` of `keys` (id, sort_key) sorted by (sort_key, id), joined to `table`."""
-    k = keys.subquery("k")
+    """Rows `offset`..`offset+limit` of `keys` (id, sort_key) sorted by (sort_key, id), joined to `table`.
+
+    With `total`, the keys are materialised once, then counted and sorted: left to itself, PostgreSQL
+    walked the whole sort index testing each row for a contains-search (1.2 s at 300,000 patients)
+    instead of reading the trigram index's 10,000 matches.
+    """
+    if total:
+        k = keys.cte("k").prefix_with("MATERIALIZED")
+        columns = [k.c.id, k.c.sort_key, select(func.count()).select_from(k).scalar_subquery().label("matches")]
+    else:
+        k = keys.subquery("k")
+        columns = [k.c.id, k.c.sort_key]
     key_order = [k.c.sort_key, k.c.id]
-    columns = [k.c.id, k.c.sort_key] + ([func.count().over().label("matches")] if total else [])
     page = (
         select(*columns)
         .order_by(*(c.desc() if descending else c.asc() for c in key_order))
@@ -217,7 +226,8 @@ def _iso_dates_only() -> bool:
     date of another length ("2024", "2024130": DICOM values that are not dates) can sort into a range
     it is not in; the partial index ix_index_studies_odd_date holds just those, so this is one probe.
     """
-    odd = select(tables.studies.c.id).where(tables.ODD_DATE).limit(1)
+    s = tables.studies.c  # ordered by date: else PostgreSQL, which cannot estimate the predicate, scans the table
+    odd = select(s.date).where(tables.ODD_DATE).order_by(s.date).limit(1)
     return db.session.execute(odd).first() is None
 
 
