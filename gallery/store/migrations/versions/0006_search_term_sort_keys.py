@@ -36,6 +36,8 @@ LEVELS = (("index_patients", ("pl", "pw")), ("index_studies", ("sl", "sw")))
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     op.add_column("index_search_terms", sa.Column("sort_key", sa.String(length=480), nullable=False, server_default=""))
+    if not postgresql:  # every row is rewritten: with SQLite's default 2 MB cache each update spilled a page
+        op.execute("PRAGMA cache_size = -1000000")  # up to 1 GB, for this connection while it lives
     if postgresql:  # every row is rewritten: rebuilding the indexes once afterwards is much faster
         op.execute("DROP INDEX IF EXISTS ix_index_search_terms_pattern")
         op.drop_index("ix_index_search_terms_ref", table_name="index_search_terms")
@@ -61,6 +63,7 @@ def upgrade() -> None:
         )
     else:
         op.execute("CREATE INDEX ix_index_search_terms_sorted ON index_search_terms (kind, term, ref, sort_key)")
+        op.execute("PRAGMA cache_size = -2000")  # SQLite's default again: the connection goes on serving pages
 
 
 def downgrade() -> None:
