@@ -71,6 +71,10 @@ INDEX_SWEEP_PAGE_SIZE = 10_000
 #: List pages say the index may be behind once the last successful poll is this old.
 INDEX_BEHIND_SECONDS = 10.0
 
+#: Folder of compiled templates shared by the gallery's processes ("": a private folder of this
+#: user under the system's temporary directory). A new worker loads them instead of compiling.
+TEMPLATE_CACHE_DIR = ""
+
 #: Rows per page on the patient and study lists, thumbnails per page on a series.
 PAGE_SIZE = 50
 SERIES_PAGE_SIZE = 100

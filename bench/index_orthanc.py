@@ -134,16 +134,16 @@ def list_total(client, path: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tests.faultproxy import FaultProxy
-
     from gallery.archive.index.worker import SyncThread, make_syncer
     from scripts.embedded import postgresql_index_config, start_orthanc
+    from tests.support.faultproxy import FaultProxy
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--studies", type=int, default=60_000)
     parser.add_argument("--patients", type=int, default=20_000)
     parser.add_argument("--new", type=int, default=1_000)
     parser.add_argument("--slow", type=float, default=40.0)
+    parser.add_argument("--load-only", action="store_true", help="top Orthanc up, measure nothing")
     args = parser.parse_args(argv)
     DATA.mkdir(exist_ok=True)
     results: dict = {"date": datetime.datetime.now().isoformat(timespec="minutes"), "cores": os.cpu_count(),
@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             DATA / "orthanc-pg", extra_config=postgresql_index_config("127.0.0.1", server.port, "orthanc", "orthanc")
         )
         results["upload_studies_per_s"] = round(load(orthanc, args.studies, args.patients), 1)
+        if args.load_only:
+            return 0
         stats = orthanc_statistics(orthanc)
         results["orthanc"] = {k: stats[k] for k in ("CountPatients", "CountStudies", "CountSeries")}
         name = f"gallery_{int(time.time())}"

@@ -50,6 +50,23 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
+def _tune_postgresql(engine: Engine) -> None:
+    """No JIT compilation: every gallery query reads a few index ranges and at most a page of rows.
+
+    PostgreSQL JIT-compiles any statement whose estimated cost passes jit_above_cost (100,000), as
+    the count of a search over a million studies does: the compilation (LLVM, loaded afresh by each
+    new connection) cost far more than the query. With it on, a fresh worker's first study list took
+    527 ms and searches 200–400 ms at 200,000 studies (docs/benchmarks.md, "Archive index").
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("SET jit = off")
+        cursor.close()
+        connection.commit()
+
+
 @contextmanager
 def schema_lock() -> Iterator[Connection]:
     """Hold the database-wide schema lock for the block, in one transaction on db.session.
@@ -97,6 +114,8 @@ def init_database(app: Flask, after_schema: Callable[[], None] | None = None) ->
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
+        elif db.engine.dialect.name == "postgresql":
+            _tune_postgresql(db.engine)
         with schema_lock() as connection:
             migrate(connection)
             if after_schema is not None:

@@ -28,6 +28,7 @@ SEARCH_OBJECTS = (
     "ix_index_patients_search_trgm",
     "ix_index_studies_search_trgm",
     "ix_index_search_terms_pattern",
+    "ix_index_search_terms_sorted",
 )
 
 

@@ -328,3 +328,70 @@ def test_odd_queries_are_plain_text(index, query):
     expected = [r.id for r in db.session.execute(select(tables.patients)) if reference_match(r.search_text, query)]
     assert sorted(p.id for p in queries.patient_page(query, 1, 500).items) == sorted(expected)
     assert queries.study_page(query, size=10).total >= 0
+
+
+def test_dates_that_are_not_iso_filter_like_a_scan(index):
+    """A date range is a sort_key range only while every date is ISO-shaped; a stored DICOM value that is
+    not a date ("2019", "20191301") must still be checked against the range itself, as a scan does."""
+    studies, _ = generate()
+    odd = [
+        dataclasses.replace(studies[i], date=date, time="10:00")
+        for i, date in ((0, "2019"), (1, "20191301"), (2, "2019-06-1X"), (3, "2020"))
+    ]
+    writer.upsert(db.session.connection(), odd, [])
+    db.session.commit()
+    s = tables.studies.c
+    rows = sorted(
+        db.session.execute(select(s.id, s.sort_key, s.date, s.modalities)),
+        key=lambda r: (r.sort_key, r.id),
+        reverse=True,
+    )
+    ranges = [("2019-01-01", "2019-12-31"), ("2019-06-15", "2019-06-15"), ("2019-01-01", ""), ("", "2019-12-31")]
+    for date_from, date_to in ranges:
+        for modality in ("", "CT"):
+            expected = [
+                r.id
+                for r in rows
+                if r.date  # the date and its place in the sort order must both be in the range
+                and (not date_from or (r.date >= date_from and r.sort_key >= f"1{date_from}"))
+                and (not date_to or (r.date <= date_to and r.sort_key < f"1{date_to}}}"))
+                and (not modality or modality in r.modalities.split("\\"))
+            ]
+
+            def fetch(number, size, f=date_from, t=date_to, m=modality):
+                return queries.study_page("", m, f, t, number, size)
+
+            assert [x.id for x in all_pages(fetch, 9)] == expected, (date_from, date_to, modality)
+    in_2019 = {x.id for x in queries.study_page(date_from="2019-01-01", date_to="2019-12-31", size=500).items}
+    assert odd[2].id in in_2019 and odd[0].id not in in_2019 and odd[1].id not in in_2019  # "2019", "20191301"
+
+
+def test_search_terms_carry_their_rows_sort_keys_through_every_write(index):
+    """Searches count and page from index_search_terms alone, so its copy of each row's sort key must
+    follow the row through renames, new dates and deletions, and `reset` must leave no term behind."""
+    studies, _ = generate()
+    t, p, s = tables.terms.c, tables.patients.c, tables.studies.c
+
+    def stale() -> list:
+        found = []
+        for level, table in (("patients", tables.patients), ("studies", tables.studies)):
+            kinds = (tables.TERM_KINDS[(level, "line")], tables.TERM_KINDS[(level, "word")])
+            joined = select(t.ref, t.sort_key, table.c.sort_key.label("row_key")).join_from(
+                tables.terms, table, table.c.id == t.ref, isouter=True
+            )
+            found += [r for r in db.session.execute(joined.where(t.kind.in_(kinds))) if r.sort_key != r.row_key]
+        return found
+
+    assert stale() == [] and counted(tables.terms) > 0
+    moved = dataclasses.replace(studies[5], date="2031-01-02", time="08:00", patient_name="Aaron^Zed")
+    writer.upsert(db.session.connection(), [moved], [])
+    writer.delete_studies(db.session.connection(), [studies[9].id])
+    db.session.commit()
+    assert stale() == []
+    assert queries.study_page("aaron", size=5).items[0].id == moved.id
+    assert queries.patient_page("aa", 1, 5).items[0].name.startswith("Aaron")
+    assert db.session.execute(select(p.sort_key).where(p.id == moved.patient)).scalar().startswith("aaron")
+    assert db.session.execute(select(s.sort_key).where(s.id == moved.id)).scalar() == "12031-01-02|08:00"
+    reset(db.engine)
+    assert counted(tables.terms) == 0
+    assert queries.patient_page("smi*", 1, 5).total == queries.study_page("ki", size=5).total == 0

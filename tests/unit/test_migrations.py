@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -198,3 +199,54 @@ def test_the_migrations_build_exactly_the_models(engine_url):  # noqa: F811
         assert [d[0] for d in differences(app)] == ["add_table"]  # the check can fail
     finally:
         target_metadata().remove(forgotten)
+
+
+def test_search_terms_get_their_rows_sort_keys_when_upgrading_to_0006(engine_url):  # noqa: F811
+    """0006 copies each row's sort key into its search terms (searches count and page from them alone)
+    and drops terms whose row is gone (`flask index reset` left them); downgrading and upgrading again
+    keeps every search answer."""
+    from gallery.archive.index import tables, writer
+    from gallery.archive.index.records import StudyRecord
+
+    names = ["Kim^Minjun=金^敏俊=김^민준", "Smith^Ann", "Smithson^Jo", "García^José"]
+    studies = [
+        StudyRecord(
+            f"{n:08x}-0000000{n}-00000000-00000000-00000000",
+            f"patient-{n}",
+            name,
+            f"P{n}",
+            "",
+            "F",
+            f"202{n}-01-0{n + 1}",
+            "10:00",
+            "MR BRAIN",
+            f"A{n}",
+            1,
+        )  # fmt: skip
+        for n, name in enumerate(names)
+    ]
+    searches = ["ki", "smi*", "민준", "garc", "*son^jo", "brain"]
+
+    def answers() -> list:
+        found = [[p.id for p in queries.patient_page(q, 1, 50).items] for q in searches]
+        return found + [[s.id for s in queries.study_page(q, size=50).items] for q in searches]
+
+    app = app_without_orthanc(engine_url)
+    with app.app_context():
+        writer.upsert(db.session.connection(), studies, [])
+        db.session.commit()
+        before = answers()
+        db.session.commit()  # ends the reading transaction, whose locks would hold the downgrade up
+        assert all(before[:5]) and all(before[6:])  # patients have no description ("brain")
+        with db.engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0005")
+            connection.execute(text("INSERT INTO index_search_terms (kind, term, ref) VALUES ('pw', 'kim', 'gone')"))
+    upgraded = app_without_orthanc(engine_url)
+    with upgraded.app_context():
+        t = tables.terms.c
+        assert db.session.execute(select(t.ref).where(t.ref == "gone")).all() == []
+        for table in (tables.patients, tables.studies):
+            keys = dict(db.session.execute(select(table.c.id, table.c.sort_key)).all())
+            terms = db.session.execute(select(t.ref, t.sort_key).where(t.ref.in_(list(keys)))).all()
+            assert terms and all(sort_key == keys[ref] for ref, sort_key in terms)
+        assert answers() == before

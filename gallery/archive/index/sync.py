@@ -318,5 +318,12 @@ class Syncer:
 def reset(engine: Engine) -> None:
     """Forget the whole index and its checkpoint: the syncer starts over (`flask index reset`)."""
     with engine.begin() as connection:
-        for table in (tables.study_modalities, tables.series, tables.studies, tables.patients, tables.state):
+        for table in (
+            tables.terms,
+            tables.study_modalities,
+            tables.series,
+            tables.studies,
+            tables.patients,
+            tables.state,
+        ):
             connection.execute(delete(table))

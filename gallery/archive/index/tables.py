@@ -8,11 +8,12 @@ Schema changes go through the Alembic migrations (gallery/store/migrations/).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text, text
 
 from ...extensions import db
 
 ID = 44  # Orthanc IDs: 5 groups of 8 hex digits
+ODD_DATE = text("length(date) NOT IN (0, 10)")
 metadata = db.metadata
 
 patients = Table(
@@ -56,6 +57,8 @@ studies = Table(
     Column("indexed_at", Float, nullable=False, default=0.0),  # epoch seconds
     Index("ix_index_studies_sort", "sort_key", "id"),
     Index("ix_index_studies_date", "date", "sort_key"),
+    # the few studies whose date is not ISO-shaped (queries._iso_dates_only), migration 0006
+    Index("ix_index_studies_odd_date", "date", sqlite_where=ODD_DATE, postgresql_where=ODD_DATE),
 )
 
 study_modalities = Table(
@@ -85,12 +88,15 @@ terms = Table(
     Column("kind", String(2), primary_key=True),  # TERM_KINDS: whose (patient, study) and what (line, word)
     Column("term", String(200), primary_key=True),  # a line of the row's search_text, or one word of a line
     Column("ref", String(ID), primary_key=True),  # the patient's or study's id
+    Column("sort_key", String(480), nullable=False, default=""),  # the ref's sort_key: search pages sort by it
     Index("ix_index_search_terms_ref", "ref"),
 )
 """Search terms for what trigram indexes cannot serve, found by B-tree prefix: wildcard patterns match
-whole lines, 1–2 character queries match the start of words. Contains-search of 3+ characters uses the
-trigram structures the migration adds outside this metadata (store/schema.py SEARCH_OBJECTS): SQLite
-FTS5 tables `index_patients_fts`/`index_studies_fts` kept by triggers, PostgreSQL pg_trgm GIN indexes."""
+whole lines, 1–2 character queries match the start of words. Each term carries its row's sort key
+(written with the row), so a search's count and page come from one covering index range (migration
+0006). Contains-search of 3+ characters uses the trigram structures the migrations add outside this
+metadata (store/schema.py SEARCH_OBJECTS): SQLite FTS5 tables `index_patients_fts`/`index_studies_fts`
+kept by triggers, PostgreSQL pg_trgm GIN indexes."""
 
 #: index_search_terms.kind: (patients or studies) × (whole lines or words)
 TERM_KINDS = {

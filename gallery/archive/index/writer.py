@@ -58,17 +58,20 @@ def search_terms(search_text: str) -> tuple[set[str], set[str]]:
     return lines, words
 
 
-def _write_terms(connection: Connection, level: str, texts: dict[str, str]) -> None:
-    """Replace the search terms of these rows (id → search_text); an id mapped to "" only loses its terms."""
+def _write_terms(connection: Connection, level: str, texts: dict[str, tuple[str, str]]) -> None:
+    """Replace the search terms of these rows (id → (search_text, sort_key)); an id mapped to ("", "")
+    only loses its terms. Every write of a row's search text or sort key comes through here, so the
+    terms' copy of the sort key never differs from the row's."""
     line_kind, word_kind = tables.TERM_KINDS[(level, "line")], tables.TERM_KINDS[(level, "word")]
     t = tables.terms.c
     for chunk in _chunks(sorted(texts)):
         connection.execute(delete(tables.terms).where(t.ref.in_(chunk), t.kind.in_((line_kind, word_kind))))
         rows = []
         for ref in chunk:
-            lines, words = search_terms(texts[ref])
-            rows += [{"kind": line_kind, "term": term, "ref": ref} for term in lines]
-            rows += [{"kind": word_kind, "term": term, "ref": ref} for term in words]
+            text, sort_key = texts[ref]
+            lines, words = search_terms(text)
+            rows += [{"kind": line_kind, "term": term, "ref": ref, "sort_key": sort_key} for term in lines]
+            rows += [{"kind": word_kind, "term": term, "ref": ref, "sort_key": sort_key} for term in words]
         if rows:
             connection.execute(tables.terms.insert(), rows)
 
@@ -113,7 +116,7 @@ def upsert(connection: Connection, studies: Iterable[StudyRecord], series: Itera
             }
         )
     _upsert(connection, tables.studies, study_rows)
-    _write_terms(connection, "studies", {row["id"]: row["search_text"] for row in study_rows})
+    _write_terms(connection, "studies", {row["id"]: (row["search_text"], row["sort_key"]) for row in study_rows})
     touched = sorted({row["id"] for row in study_rows} | {row["study"] for row in series_rows})
     patients = refresh_studies(connection, touched)
     refresh_patients(connection, patients)
@@ -180,7 +183,7 @@ def refresh_patients(connection: Connection, patient_ids: Iterable[str]) -> None
         gone = [p for p in chunk if p not in by_patient]
         if gone:
             connection.execute(delete(tables.patients).where(tables.patients.c.id.in_(gone)))
-            _write_terms(connection, "patients", dict.fromkeys(gone, ""))
+            _write_terms(connection, "patients", dict.fromkeys(gone, ("", "")))
         patient_rows = []
         for patient_id, studies in by_patient.items():
             newest = studies[0]
@@ -201,7 +204,7 @@ def refresh_patients(connection: Connection, patient_ids: Iterable[str]) -> None
                 }
             )
         _upsert(connection, tables.patients, patient_rows)
-        _write_terms(connection, "patients", {row["id"]: row["search_text"] for row in patient_rows})
+        _write_terms(connection, "patients", {row["id"]: (row["search_text"], row["sort_key"]) for row in patient_rows})
 
 
 def delete_studies(connection: Connection, study_ids: Iterable[str]) -> None:
@@ -213,7 +216,7 @@ def delete_studies(connection: Connection, study_ids: Iterable[str]) -> None:
         connection.execute(delete(tables.series).where(tables.series.c.study.in_(chunk)))
         connection.execute(delete(tables.study_modalities).where(tables.study_modalities.c.study.in_(chunk)))
         connection.execute(delete(tables.studies).where(tables.studies.c.id.in_(chunk)))
-    _write_terms(connection, "studies", dict.fromkeys(ids, ""))
+    _write_terms(connection, "studies", dict.fromkeys(ids, ("", "")))
     refresh_patients(connection, patients)
 
 
