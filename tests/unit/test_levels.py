@@ -39,7 +39,7 @@ def test_most_specific_level_names_the_resource() -> None:
 
 
 def test_labels_follow_the_interface_language() -> None:
-    app = create_app({"TESTING": True, "ORTHANC_URL": "", "SECRET_KEY": "test", "DATABASE_URL": "sqlite://"})
+    app = create_app({"TESTING": True, "ORTHANC_URL": "", "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     with app.test_request_context():
         with force_locale("ko"):
             korean = [str(level.label) for level in Level]

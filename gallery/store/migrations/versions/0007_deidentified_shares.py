@@ -17,11 +17,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("share_links") as table:
-        table.add_column(sa.Column("deidentified", sa.Boolean(), nullable=False, server_default=sa.false()))
-        table.add_column(sa.Column("day_shift", sa.Integer(), nullable=False, server_default="0"))
-        table.add_column(sa.Column("secret", sa.String(length=64), nullable=False, server_default=""))
-        table.add_column(sa.Column("include_burned_in", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ADD COLUMNs with constant defaults (SQLite and PostgreSQL alike): existing links stay as they were.
+    op.add_column("share_links", sa.Column("deidentified", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("share_links", sa.Column("day_shift", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("share_links", sa.Column("secret", sa.String(length=64), nullable=False, server_default=""))
+    op.add_column(
+        "share_links", sa.Column("include_burned_in", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     op.create_table(
         "share_subjects",
         sa.Column("id", sa.Integer(), nullable=False),
