@@ -395,3 +395,36 @@ def test_search_terms_carry_their_rows_sort_keys_through_every_write(index):
     reset(db.engine)
     assert counted(tables.terms) == 0
     assert queries.patient_page("smi*", 1, 5).total == queries.study_page("ki", size=5).total == 0
+
+
+def test_overlong_tag_values_are_cut_to_their_columns_not_refused(index):
+    """PostgreSQL refuses a value longer than its column: one malformed file (a 30-character "date", a
+    100-character accession) must not stop the syncer's whole batch. Orthanc's JSON for such a study."""
+    from gallery.archive.index.records import series_record, study_record
+
+    study_id, patient_id, series_id = oid("long", 1), oid("long", 2), oid("long", 3)
+    study = {
+        "ID": study_id,
+        "ParentPatient": patient_id,
+        "Series": [series_id],
+        "MainDicomTags": {
+            "StudyDate": "2024-01-01T12:00:00 and more junk",
+            "StudyTime": "12:00:00.000000 plus junk",
+            "StudyDescription": "D" * 900,
+            "AccessionNumber": "A" * 100,
+        },
+        "PatientMainDicomTags": {
+            "PatientName": "Longname^" + "ß" * 600,  # casefolds to twice as many letters for the sort key
+            "PatientID": "I" * 100,
+            "PatientBirthDate": "1970-01-01 or thereabouts",
+            "PatientSex": "SEX VALUE THAT IS FAR TOO LONG",
+        },
+    }
+    series = {"ID": series_id, "ParentStudy": study_id, "Instances": ["x"], "MainDicomTags": {"Modality": "M" * 40}}
+    connection = db.session.connection()
+    writer.upsert(connection, [study_record(study)], [series_record(series)])
+    db.session.commit()
+    [row] = queries.study_page("longname", "", "", "", 1, 10).items
+    assert row.id == study_id and row.accession == "A" * 64 and row.modalities == ("M" * 16,)
+    [patient] = queries.patient_page("longname", 1, 10).items
+    assert patient.id == patient_id and patient.patient_id == "I" * 64

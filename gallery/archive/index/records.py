@@ -11,7 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import Column
+
 from ...dicom.values import format_date, format_name, format_time, is_viewable
+from . import tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +45,19 @@ class StudyRecord:
     series_count: int
 
 
+def _fit(value: str, column: Column[Any]) -> str:
+    """A value cut to its column's length: PostgreSQL refuses longer ones, and one malformed tag
+    (a 30-character "date") must not stop the syncer's whole batch."""
+    return value[: column.type.length]  # type: ignore[attr-defined]
+
+
 def series_record(data: dict[str, Any]) -> SeriesRecord:
     """From `/series/{id}` or an entry of `/series?expand` / `/studies/{id}/series`."""
     instances = data.get("Instances") or []
     return SeriesRecord(
         id=data["ID"],
         study=data["ParentStudy"],
-        modality=(data.get("MainDicomTags", {}).get("Modality") or "").strip(),
+        modality=_fit((data.get("MainDicomTags", {}).get("Modality") or "").strip(), tables.series.c.modality),
         instance_count=len(instances),
         middle_instance=instances[len(instances) // 2] if instances else None,
     )
@@ -58,17 +67,18 @@ def study_record(data: dict[str, Any]) -> StudyRecord:
     """From `/studies/{id}` or an entry of `/studies?expand`."""
     tags = data.get("MainDicomTags", {})
     patient = data.get("PatientMainDicomTags", {})
+    c = tables.studies.c
     return StudyRecord(
         id=data["ID"],
         patient=data["ParentPatient"],
-        patient_name=(patient.get("PatientName") or "").strip(),
-        patient_id=(patient.get("PatientID") or "").strip(),
-        patient_birth_date=format_date(patient.get("PatientBirthDate")),
-        patient_sex=(patient.get("PatientSex") or "").strip(),
-        date=format_date(tags.get("StudyDate")),
-        time=format_time(tags.get("StudyTime")),
-        description=(tags.get("StudyDescription") or "").strip(),
-        accession=(tags.get("AccessionNumber") or "").strip(),
+        patient_name=_fit((patient.get("PatientName") or "").strip(), c.patient_name),
+        patient_id=_fit((patient.get("PatientID") or "").strip(), c.patient_id),
+        patient_birth_date=_fit(format_date(patient.get("PatientBirthDate")), c.patient_birth_date),
+        patient_sex=_fit((patient.get("PatientSex") or "").strip(), c.patient_sex),
+        date=_fit(format_date(tags.get("StudyDate")), c.date),
+        time=_fit(format_time(tags.get("StudyTime")), c.time),
+        description=_fit((tags.get("StudyDescription") or "").strip(), c.description),
+        accession=_fit((tags.get("AccessionNumber") or "").strip(), c.accession),
         series_count=len(data.get("Series") or []),
     )
 
@@ -95,4 +105,4 @@ def aggregates(series: Iterable[SeriesLike]) -> tuple[tuple[str, ...], int, str 
 
 def display_name(record: StudyRecord) -> str:
     """The neutral reading form kept in `name`/`patient_name` columns ("Smith, John")."""
-    return str(format_name(record.patient_name))
+    return _fit(str(format_name(record.patient_name)), tables.studies.c.patient_name)

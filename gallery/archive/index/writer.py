@@ -196,7 +196,7 @@ def refresh_patients(connection: Connection, patient_ids: Iterable[str]) -> None
                     "patient_id": newest.patient_id,
                     "birth_date": newest.patient_birth_date,
                     "sex": newest.patient_sex,
-                    "sort_key": f"{fold(name)}\x1f{newest.patient_id}",
+                    "sort_key": f"{fold(name)}\x1f{newest.patient_id}"[: tables.patients.c.sort_key.type.length],
                     "study_count": len(studies),
                     "latest_study_date": newest.date,
                     "thumbnail": next((st.thumbnail for st in studies if st.thumbnail), None),
