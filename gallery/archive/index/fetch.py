@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,17 +22,36 @@ class Fetched:
     gone: list[str] = field(default_factory=list)  # studies Orthanc no longer has
 
 
+#: Studies read from Orthanc at once by the change feed and uploads: one after the other, 1,000 new studies
+#: took 14–18 s to list (2 calls of ~7 ms each); 4 at a time keeps within the 10 s and leaves the
+#: process's other Orthanc calls (ORTHANC_MAX_CONCURRENT) their room.
+PARALLEL = 4
+
+
+def _fetch_one(get: Callable[..., Any], study_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """A study's JSON and its series (expanded), or None when Orthanc no longer has it."""
+    try:
+        return get(f"/studies/{study_id}"), get(f"/studies/{study_id}/series")
+    except OrthancNotFound:
+        return None
+
+
 def fetch_studies(get: Callable[..., Any], study_ids: Iterable[str]) -> Fetched:
-    """2 calls per study: its JSON and its series (expanded); a 404 means it was deleted."""
-    fetched = Fetched()
-    for study_id in sorted(set(study_ids)):
+    """2 calls per study, `PARALLEL` studies at a time; a 404 means it was deleted."""
+    ids = sorted(set(study_ids))
+    for study_id in ids:
         require_id(study_id)
-        try:
-            data = get(f"/studies/{study_id}")
-            members = get(f"/studies/{study_id}/series")
-        except OrthancNotFound:
+    if len(ids) > 1:
+        with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="index-fetch") as pool:
+            answers = list(pool.map(lambda study_id: _fetch_one(get, study_id), ids))
+    else:
+        answers = [_fetch_one(get, study_id) for study_id in ids]
+    fetched = Fetched()
+    for study_id, answer in zip(ids, answers, strict=True):
+        if answer is None:
             fetched.gone.append(study_id)
             continue
+        data, members = answer
         fetched.studies.append(study_record(data))
         fetched.series += [series_record(s) for s in members]
     return fetched

@@ -14,6 +14,7 @@ Only the process holding the lease (lease.py) runs steps; page requests never do
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -66,13 +67,15 @@ class Syncer:
         self.lease = lease
         self.settings = settings
         self.calls: Counter[str] = Counter()  # Orthanc calls by kind, for the CLI's summary and tests
+        self._count_lock = threading.Lock()
         self.pages = 0  # initial-sync pages read by this process
         self._statistics: dict[str, int] | None = None
         self._swept_for: dict[str, int] | None = None
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         kind = path.strip("/").split("/")[0] + ("/…" if path.count("/") > 1 else "")
-        self.calls[kind] += 1
+        with self._count_lock:  # fetch.py calls from several threads
+            self.calls[kind] += 1
         return self.client.get_json(path, params)
 
     def checkpoint(self) -> dict[str, Any] | None:
