@@ -22,9 +22,9 @@ class Fetched:
     gone: list[str] = field(default_factory=list)  # studies Orthanc no longer has
 
 
-#: Studies read from Orthanc at once by the change feed and uploads: one after the other, 1,000 new studies
-#: took 14–18 s to list (2 calls of ~7 ms each); 4 at a time keeps within the 10 s and leaves the
-#: process's other Orthanc calls (ORTHANC_MAX_CONCURRENT) their room.
+#: Studies read from Orthanc at once by the change feed and uploads. One after the other, 1,000 new
+#: studies took 14–18 s to list (2 calls of ~7 ms each); 4 at a time, 10.2 s; 8 no faster on 2 cores
+#: (docs/benchmarks.md), and fewer leave the process's other Orthanc calls their room.
 PARALLEL = 4
 
 
