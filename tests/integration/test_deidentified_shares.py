@@ -482,8 +482,9 @@ def test_exported_images_carry_no_metadata(phi_app, phi_orthanc):
     visitor, _ = visitor_of(phi_app, make_link(uma, f"/studies/{person.study}/share", allow_download="y"))
     checked = 0
     for fmt in ("png", "jpeg"):
-        response = visitor.get(f"/studies/{person.study}/export.zip?format={fmt}")
+        response = visitor.get(f"/studies/{person.study}/export.zip?format={fmt}", headers={"Accept-Language": "ko"})
         assert response.status_code == 200
+        assert re.search(r'filename="Case_1_\d{4}-\d\d-\d\d_images.zip"', response.headers["Content-Disposition"])
         with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
             for name in archive.namelist():
                 image = Image.open(io.BytesIO(archive.read(name)))

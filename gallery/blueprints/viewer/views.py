@@ -123,8 +123,8 @@ def study_export(study_id: str) -> Response:
 def study_name(study_id: str) -> str:
     lens = deidentified_lens()
     if lens:
-        study = lens.show(load_study(study_id))
-        return safe_filename(f"{study.patient.name}_{study.date}", fallback=study_id)
+        study = load_study(study_id)  # named as its files are: "Case 2" (in every language) and the shifted date
+        return safe_filename(f"{lens.subject(study.patient.id)}_{lens.date(study.date)}", fallback=study_id)
     tags = cached_json(f"/studies/{study_id}").get("MainDicomTags", {})
     name = "_".join(p for p in (tags.get("StudyDate"), tags.get("StudyDescription")) if p)
     return safe_filename(name, fallback=study_id)
