@@ -10,7 +10,7 @@ from __future__ import annotations
 from gallery import create_app
 
 
-def app_without_orthanc(url: str):
+def app_without_orthanc(url: str, **overrides: object):
     """An app on this database with no Orthanc at all: whatever it shows comes from the database."""
     return create_app(
         {
@@ -20,5 +20,6 @@ def app_without_orthanc(url: str):
             "ORTHANC_URL": "",
             "CACHE_TYPE": "SimpleCache",
             "GALLERY_ADMIN_USER": "",
+            **overrides,
         }
     )

@@ -3,24 +3,14 @@ them (~200 ms of its first list page, docs/benchmarks.md "Archive index")."""
 
 from __future__ import annotations
 
-from gallery import create_app
+from ..support.databases import app_without_orthanc
 
 PAGES = ("browse/studies.html", "browse/patients.html", "browse/home.html")
 
 
 def compiled_by_a_new_app(url: str, folder) -> list[str]:
     """The templates a freshly created app had to compile to load PAGES."""
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "ORTHANC_URL": "",
-            "CACHE_TYPE": "SimpleCache",
-            "GALLERY_ADMIN_USER": "",
-            "TEMPLATE_CACHE_DIR": str(folder),
-        }  # fmt: skip
-    )
+    app = app_without_orthanc(url, TEMPLATE_CACHE_DIR=str(folder))
     compiled: list[str] = []
     environment = app.jinja_env
     original = environment.compile
